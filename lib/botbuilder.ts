@@ -1,0 +1,277 @@
+import type { AxiosInstance } from 'axios';
+import {
+  type Activity,
+  ActivityEventNames,
+  ActivityTypes,
+  type BotAdapter,
+  type ConversationReference,
+  HandoffEventNames,
+  MemoryStorage,
+  type Middleware,
+  type RecognizerResult,
+  type ResourceResponse,
+  type Storage,
+  TurnContext,
+} from 'botbuilder';
+import { Engine } from './core/engine';
+import { findKeyword, type HandoffTrigger, handoffScore } from './core/triggers';
+import type { ChatActivity, Clock, ConversationRef, UserChannel } from './core/types';
+import { asTiledeskError, type TiledeskError } from './errors';
+import { createNodeWebhookHandler, type NodeWebhookHandler } from './http-handler';
+import type { Logger } from './logger';
+import { type AppSettings, resolveSettings, type TiledeskSettings, type TiledeskSettingsInput } from './settings';
+import type { TiledeskApi } from './tiledesk/client';
+
+/**
+ * The botbuilder binding: the only file that knows Bot Framework types. It maps turns onto the
+ * core `Engine` and gives the engine a `UserChannel` built on `continueConversationAsync`.
+ */
+
+/** Anything with botbuilder's `recognize(context)`: LuisRecognizer, a CLU or regex recognizer. */
+export interface HandoffRecognizer {
+  recognize(context: TurnContext): Promise<RecognizerResult>;
+}
+
+/** The bot's own turn handler (an `ActivityHandler`, or a function), for `handoff.status` events. */
+export type BotLogic = { run(context: TurnContext): Promise<void> } | ((context: TurnContext) => Promise<void>);
+
+export interface TiledeskHandoffOptions {
+  /** The adapter the middleware is `use`d on; used for proactive sends. */
+  adapter: Pick<BotAdapter, 'continueConversationAsync'>;
+  /** App settings with PascalCase keys (`TiledeskProjectId`, …); default `process.env`. */
+  appSettings?: AppSettings;
+  /** Programmatic settings (camelCase); they override `appSettings`. */
+  settings?: TiledeskSettingsInput;
+  /** Where conversation state lives; share one across instances. Default `MemoryStorage`. */
+  storage?: Storage;
+  /** Optional recognizer whose `TiledeskHandoffIntent` intent starts a handoff. */
+  recognizer?: HandoffRecognizer;
+  /** The bot's logic, so it receives `handoff.status` events through its turn pipeline. */
+  bot?: BotLogic;
+  logger?: Partial<Logger>;
+  /** Every background failure lands here (default: `logger.error`). Never thrown into a turn. */
+  onError?: (error: TiledeskError) => void;
+  /** Advanced: HTTP client, Tiledesk API and clock to use. */
+  http?: AxiosInstance;
+  api?: TiledeskApi;
+  clock?: Clock;
+}
+
+type Intent =
+  | { kind: 'agent'; name: string | undefined }
+  | { kind: 'notice' }
+  | { kind: 'status'; state: string; message: string | undefined };
+
+/**
+ * Human handoff to Tiledesk as Bot Framework middleware.
+ *
+ * @example
+ * const tiledesk = new TiledeskHandoff({ adapter, bot: myBot });
+ * adapter.use(tiledesk);
+ * server.post('/api/tiledesk', tiledesk.webhookHandler);
+ * await tiledesk.start();
+ */
+export class TiledeskHandoff implements Middleware {
+  readonly settings: TiledeskSettings;
+  /** Mount on your server: `server.post('/api/tiledesk', tiledesk.webhookHandler)`. */
+  readonly webhookHandler: NodeWebhookHandler;
+  private readonly engine: Engine;
+  private readonly intents = new WeakMap<object, Intent>();
+
+  constructor(private readonly options: TiledeskHandoffOptions) {
+    this.settings = resolveSettings(options.appSettings ?? process.env, options.settings);
+    this.engine = new Engine(this.settings, {
+      storage: options.storage ?? new MemoryStorage(),
+      user: this.userChannel(),
+      ...pick(options, ['logger', 'onError', 'http', 'api', 'clock']),
+    });
+    this.webhookHandler = createNodeWebhookHandler((request) => this.engine.webhook.handle(request));
+  }
+
+  /** Signs in and makes sure Tiledesk's webhook subscriptions exist (idempotent). */
+  start(): Promise<void> {
+    return this.engine.start();
+  }
+
+  /** Resolves once every queued post and delivery is done. */
+  whenIdle(): Promise<void> {
+    return this.engine.whenIdle();
+  }
+
+  /** Stops after pending work is done or `deadlineMs` passed. */
+  async stop(deadlineMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)));
+    await Promise.race([this.engine.whenIdle(), deadline]);
+    clearTimeout(timer);
+  }
+
+  /** Starts a handoff from bot code; false if the conversation already is with a human. */
+  async handoff(context: TurnContext, handoffContext?: unknown): Promise<boolean> {
+    const state = await this.engine.turn(referenceOf(context.activity));
+    return this.begin(context, state.convKey, { trigger: 'api', context: handoffContext }, true);
+  }
+
+  async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
+    const activity = context.activity;
+    if (activity.type === ActivityTypes.Event && activity.name === ActivityEventNames.ContinueConversation) {
+      return this.proactiveTurn(context, next);
+    }
+    if (activity.type !== ActivityTypes.Message) {
+      this.captureOutgoing(context, undefined);
+      return next();
+    }
+    const state = await this.engine.turn(referenceOf(activity));
+    this.engine.mirrorUser(state.convKey, toChat(activity));
+    if (state.mode === 'handoff') return; // a human answers: the bot stays silent
+    const trigger = await this.detect(context);
+    if (trigger && (await this.begin(context, state.convKey, trigger, true))) return;
+    this.captureOutgoing(context, state.convKey);
+    await next();
+  }
+
+  private async proactiveTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
+    const activity = context.activity;
+    const intent = activity.relatesTo ? this.intents.get(activity.relatesTo) : undefined;
+    if (intent?.kind === 'agent' || intent?.kind === 'notice') return next(); // never mirrored back
+    if (intent?.kind === 'status') {
+      // Turn the synthetic ContinueConversation into the handoff.status event the bot expects.
+      Object.assign(activity, {
+        name: HandoffEventNames.HandoffStatus,
+        value: { state: intent.state, ...(intent.message ? { message: intent.message } : {}) },
+      });
+    }
+    this.captureOutgoing(context, undefined);
+    return next();
+  }
+
+  private async detect(context: TurnContext): Promise<HandoffTrigger | undefined> {
+    const text = context.activity.text;
+    const keyword = findKeyword(text, this.settings.handoffKeywords);
+    if (keyword) return { trigger: 'keyword', keyword, ...(text ? { text } : {}) };
+    if (!this.options.recognizer) return undefined;
+    try {
+      const result = await this.options.recognizer.recognize(context);
+      const intent = this.settings.handoffIntent;
+      const score = handoffScore(result.intents, intent, this.settings.handoffMinScore);
+      if (score !== undefined) return { trigger: 'intent', intent, score, ...(text ? { text } : {}) };
+    } catch (err) {
+      this.report(err); // a failing recognizer never blocks the bot
+    }
+    return undefined;
+  }
+
+  private async begin(context: TurnContext, convKey: string, trigger: HandoffTrigger, tell: boolean) {
+    const started = await this.engine.startHandoff(convKey, trigger);
+    if (started && tell && this.settings.textConnecting) {
+      this.captureOutgoing(context, convKey);
+      await context.sendActivity(this.settings.textConnecting);
+    }
+    return started;
+  }
+
+  /**
+   * Mirrors what the bot really sent (after the send succeeded, with ids), in order, and
+   * intercepts `handoff.initiate` events: they start a handoff and are not sent to the channel.
+   */
+  private captureOutgoing(context: TurnContext, knownKey: string | undefined): void {
+    let key: Promise<string> | undefined = knownKey === undefined ? undefined : Promise.resolve(knownKey);
+    const convKey = () => (key ??= this.engine.ensureRecord(referenceOf(context.activity)));
+    context.onSendActivities(async (_ctx, activities, nextSend) => {
+      const initiations = removeHandoffInitiations(activities);
+      const responses: ResourceResponse[] = activities.length > 0 ? await nextSend() : [];
+      const messages = activities.filter((a) => (a.type ?? ActivityTypes.Message) === ActivityTypes.Message);
+      if (messages.length > 0 || initiations.length > 0) {
+        const k = await convKey();
+        for (const a of messages) this.engine.mirrorBot(k, toChat(a));
+        for (const ev of initiations) await this.engine.startHandoff(k, { trigger: 'event', context: ev.value });
+      }
+      for (const { index } of initiations) responses.splice(index, 0, { id: '' });
+      return responses;
+    });
+  }
+
+  private userChannel(): UserChannel {
+    const appId = () => this.settings.microsoftAppId;
+    const proactive = (ref: ConversationRef, intent: Intent, logic: (c: TurnContext) => Promise<void>) => {
+      const reference = { ...ref } as Partial<ConversationReference>;
+      this.intents.set(reference, intent);
+      return this.options.adapter.continueConversationAsync(appId(), reference, logic);
+    };
+    return {
+      sendAgentActivities: (ref, activities) => {
+        const name = activities[0]?.from?.name;
+        return proactive(ref, { kind: 'agent', name }, async (context) => {
+          delete (context.activity as Partial<Activity>).id; // else Web Chat waits 5 s (toolchain.md)
+          context.onSendActivities(async (_c, sent, nextSend) => {
+            for (const a of sent) if (a.from && name) a.from = { ...a.from, name };
+            return nextSend();
+          });
+          await context.sendActivities(activities.map(fromChat));
+        });
+      },
+      sendNotice: async (ref, text) => {
+        if (!text) return;
+        await proactive(ref, { kind: 'notice' }, async (context) => {
+          delete (context.activity as Partial<Activity>).id;
+          await context.sendActivity(text);
+        });
+      },
+      emitHandoffStatus: async (ref, state, message) => {
+        const bot = this.options.bot;
+        if (!bot) return;
+        await proactive(ref, { kind: 'status', state, message }, (context) =>
+          typeof bot === 'function' ? bot(context) : bot.run(context),
+        );
+      },
+    };
+  }
+
+  private report(err: unknown): void {
+    const error = asTiledeskError(err, 'TILEDESK_HTTP');
+    if (this.options.onError) this.options.onError(error);
+    else this.engine.logger.error(error.message, { code: error.code });
+  }
+}
+
+function referenceOf(activity: Activity): ConversationRef {
+  return TurnContext.getConversationReference(activity) as ConversationRef;
+}
+
+function removeHandoffInitiations(activities: Partial<Activity>[]): { index: number; value: unknown }[] {
+  const removed: { index: number; value: unknown }[] = [];
+  for (let i = 0; i < activities.length; i++) {
+    const a = activities[i]!;
+    if (a.type === ActivityTypes.Event && a.name === HandoffEventNames.InitiateHandoff) {
+      removed.push({ index: i + removed.length, value: a.value });
+      activities.splice(i--, 1);
+    }
+  }
+  return removed;
+}
+
+/** Shallow copy of the fields the core reads (cheap; runs inside the turn). */
+function toChat(a: Partial<Activity>): ChatActivity {
+  const chat: ChatActivity = { type: a.type ?? ActivityTypes.Message };
+  if (a.id) chat.id = a.id;
+  if (a.text) chat.text = a.text;
+  if (a.locale) chat.locale = a.locale;
+  if (a.channelId) chat.channelId = a.channelId;
+  if (a.attachments?.length) chat.attachments = a.attachments;
+  if (a.suggestedActions) chat.suggestedActions = a.suggestedActions;
+  return chat;
+}
+
+function fromChat(a: ChatActivity): Partial<Activity> {
+  const out: Partial<Activity> = { type: a.type };
+  if (a.text) out.text = a.text;
+  if (a.attachments) out.attachments = a.attachments;
+  if (a.suggestedActions) out.suggestedActions = { to: [], ...a.suggestedActions } as Activity['suggestedActions'];
+  return out;
+}
+
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+  return out;
+}

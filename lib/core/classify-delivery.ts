@@ -1,0 +1,55 @@
+import type { TiledeskMessage } from '../tiledesk/wire';
+import { MIRROR_MARK } from './to-tiledesk';
+
+/**
+ * What a `message.create` delivery means for the user (tiledesk-api.md §5.4, §8.6). Pure.
+ * - `agent`: a human agent's message → deliver it;
+ * - `joined`: an agent was added to the request → the handoff is accepted;
+ * - `closed`: the request was closed → hand the conversation back to the bot;
+ * - `ignore`: our own echoes, system/info messages, private notes.
+ */
+export type Delivery =
+  | { kind: 'agent' }
+  | { kind: 'joined'; agentId: string | undefined; agentName: string | undefined }
+  | { kind: 'closed' }
+  | { kind: 'ignore'; reason: string };
+
+const HIDDEN_SUBTYPES = new Set(['info', 'info/support', 'private']);
+
+export function classifyMessage(message: TiledeskMessage, ownSenders: ReadonlySet<string>): Delivery {
+  const attributes = message.attributes ?? {};
+  if (attributes[MIRROR_MARK] === true || ownSenders.has(message.sender)) {
+    return { kind: 'ignore', reason: 'echo' };
+  }
+  const label = labelOf(attributes);
+  if (label?.key === 'CHAT_CLOSED') return { kind: 'closed' };
+  if (label?.key === 'MEMBER_JOINED_GROUP') {
+    const p = label.parameters;
+    const agentId = typeof p['member_id'] === 'string' ? p['member_id'] : undefined;
+    if (agentId && (ownSenders.has(agentId) || agentId === 'system')) {
+      return { kind: 'ignore', reason: 'own member joined' };
+    }
+    const name = p['fullname'] ?? p['firstname'];
+    return { kind: 'joined', agentId, agentName: typeof name === 'string' ? name : undefined };
+  }
+  const subtype = attributes['subtype'];
+  if (typeof subtype === 'string' && HIDDEN_SUBTYPES.has(subtype)) {
+    return { kind: 'ignore', reason: subtype };
+  }
+  if (message.sender === 'system') return { kind: 'ignore', reason: 'system' };
+  if (!message.text && message.type !== 'image' && message.type !== 'file' && message.type !== 'frame') {
+    return { kind: 'ignore', reason: 'empty' };
+  }
+  return { kind: 'agent' };
+}
+
+function labelOf(
+  attributes: Record<string, unknown>,
+): { key: string; parameters: Record<string, unknown> } | undefined {
+  const label = attributes['messagelabel'];
+  if (!label || typeof label !== 'object') return undefined;
+  const { key, parameters } = label as { key?: unknown; parameters?: unknown };
+  if (typeof key !== 'string') return undefined;
+  const params = parameters && typeof parameters === 'object' ? (parameters as Record<string, unknown>) : {};
+  return { key, parameters: params };
+}

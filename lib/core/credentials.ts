@@ -1,0 +1,132 @@
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import type { TiledeskApi } from '../tiledesk/client';
+import { storageKeys } from './ids';
+import type { Clock, KeyValueStorage } from './types';
+
+/**
+ * Tokens for Tiledesk calls (tiledesk-api.md §1):
+ * - the admin session (`/auth/signin`, token never expires; renewed once on a 401);
+ * - end users: a custom JWT minted with the project secret (§1.5, renewed before `exp`), or, with
+ *   no secret, one anonymous Tiledesk user per end user whose token is kept in storage (§1.4).
+ * Tokens stay in memory or in the bot's storage; they are never logged or put in errors.
+ */
+
+export interface EndUser {
+  /** Tiledesk user id (`endUserId`). */
+  id: string;
+  name: string | undefined;
+}
+
+export interface CredentialsOptions {
+  api: TiledeskApi;
+  storage: KeyValueStorage;
+  clock: Clock;
+  projectId: string;
+  email: string;
+  password: string;
+  projectSecret: string | undefined;
+  /** Lifetime of minted end-user JWTs. */
+  tokenLifetimeMs?: number;
+  /** At most this many end-user tokens are cached in memory. */
+  cacheSize?: number;
+}
+
+const StoredUser = z.object({ token: z.string(), tiledeskId: z.string() });
+
+interface CachedToken {
+  token: string;
+  /** Tiledesk's id for the user (differs from EndUser.id for anonymous users). */
+  tiledeskId: string;
+  expiresAt: number;
+}
+
+export class Credentials {
+  private adminToken: Promise<string> | undefined;
+  private readonly users = new Map<string, CachedToken>();
+  private readonly lifetimeMs: number;
+  private readonly cacheSize: number;
+
+  constructor(private readonly o: CredentialsOptions) {
+    this.lifetimeMs = o.tokenLifetimeMs ?? 60 * 60 * 1000;
+    this.cacheSize = o.cacheSize ?? 1000;
+  }
+
+  get usesCustomTokens(): boolean {
+    return this.o.projectSecret !== undefined;
+  }
+
+  /** The admin token, signing in on first use (one sign-in shared by concurrent callers). */
+  admin(): Promise<string> {
+    if (!this.adminToken) {
+      this.adminToken = this.o.api.signIn(this.o.email, this.o.password).then((r) => r.token);
+      this.adminToken.catch(() => (this.adminToken = undefined));
+    }
+    return this.adminToken;
+  }
+
+  /** Forget the admin token (after a 401) so the next call signs in again. */
+  resetAdmin(): void {
+    this.adminToken = undefined;
+  }
+
+  /**
+   * Token and Tiledesk id for an end user. `register` makes sure Tiledesk knows the user
+   * (custom tokens must be exchanged once per user before project routes accept them, §1.5).
+   */
+  async endUser(user: EndUser, register: boolean): Promise<{ token: string; tiledeskId: string }> {
+    const now = this.o.clock.now();
+    const cached = this.users.get(user.id);
+    if (cached && cached.expiresAt - now > 5 * 60 * 1000 && !register) return cached;
+    const fresh = this.usesCustomTokens
+      ? await this.mintCustomToken(user, now, register)
+      : await this.anonymousToken(user, cached);
+    this.remember(user.id, fresh);
+    return fresh;
+  }
+
+  /** Drop a cached end-user token (after a 401/403). */
+  forget(userId: string): void {
+    this.users.delete(userId);
+  }
+
+  private async mintCustomToken(user: EndUser, now: number, register: boolean): Promise<CachedToken> {
+    const expiresAt = now + this.lifetimeMs;
+    const [firstname, ...rest] = (user.name ?? 'User').split(' ');
+    const token = jwt.sign(
+      {
+        _id: user.id,
+        firstname,
+        ...(rest.length > 0 ? { lastname: rest.join(' ') } : {}),
+        sub: 'userexternal',
+        aud: `https://tiledesk.com/projects/${this.o.projectId}`,
+        iat: Math.floor(now / 1000),
+        exp: Math.floor(expiresAt / 1000),
+      },
+      this.o.projectSecret!,
+      { algorithm: 'HS256' },
+    );
+    if (register) await this.o.api.signInWithCustomToken(token);
+    return { token, tiledeskId: user.id, expiresAt };
+  }
+
+  private async anonymousToken(user: EndUser, cached: CachedToken | undefined): Promise<CachedToken> {
+    if (cached) return cached;
+    const key = storageKeys.user(user.id);
+    const stored = StoredUser.safeParse((await this.o.storage.read([key]))[key]);
+    if (stored.success) return { ...stored.data, expiresAt: Number.POSITIVE_INFINITY };
+    const created = await this.o.api.signInAnonymously(user.name ? { firstname: user.name } : {});
+    const record = { token: created.token, tiledeskId: created.userId };
+    await this.o.storage.write({ [key]: { ...record, eTag: '*' } });
+    return { ...record, expiresAt: Number.POSITIVE_INFINITY };
+  }
+
+  private remember(id: string, token: CachedToken): void {
+    this.users.delete(id);
+    this.users.set(id, token);
+    if (this.users.size > this.cacheSize) {
+      const oldest = this.users.keys().next().value;
+      if (oldest !== undefined) this.users.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,227 @@
+import { TiledeskError, asTiledeskError } from '../errors';
+import { createLogger, type Logger } from '../logger';
+import type { TiledeskSettings } from '../settings';
+import { type TiledeskApi, TiledeskClient } from '../tiledesk/client';
+import { ConversationStore, newRecord } from './conversation-store';
+import { Credentials } from './credentials';
+import { Handoff, type HandoffItem } from './handoff';
+import { botSenderId, conversationKey, requestIdFor } from './ids';
+import { Mirror, type MirrorItem } from './mirror';
+import { OrderedQueue } from './ordered-queue';
+import { Subscriptions } from './subscriptions';
+import type { HandoffTrigger } from './triggers';
+import { type ChatActivity, type Clock, type ConversationRef, type KeyValueStorage, systemClock, type UserChannel } from './types';
+import { WebhookReceiver } from './webhook';
+import type { AxiosInstance } from 'axios';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * The core, free of any bot framework: wires the Tiledesk client, state, mirror, handoff and
+ * webhook receiver together. A binding (lib/botbuilder.ts) feeds it turns and gives it a
+ * `UserChannel` to reach the user.
+ */
+
+export interface EngineDeps {
+  storage: KeyValueStorage;
+  user: UserChannel;
+  logger?: Partial<Logger>;
+  onError?: (error: TiledeskError) => void;
+  http?: AxiosInstance;
+  api?: TiledeskApi;
+  clock?: Clock;
+  /** Bot id used for the stable sender of mirrored bot messages. */
+  botId?: string;
+}
+
+export interface TurnState {
+  convKey: string;
+  mode: 'bot' | 'handoff';
+}
+
+type OutboxItem = MirrorItem | HandoffItem;
+
+export class Engine {
+  readonly webhook: WebhookReceiver;
+  readonly logger: Logger;
+  private readonly store: ConversationStore;
+  private readonly mirror: Mirror;
+  private readonly handoff: Handoff;
+  private readonly subscriptions: Subscriptions;
+  private readonly outbox: OrderedQueue<OutboxItem>;
+  private readonly onError: (error: TiledeskError) => void;
+  private pending: [string, OutboxItem][] = [];
+  private flushScheduled = false;
+
+  constructor(
+    readonly settings: TiledeskSettings,
+    deps: EngineDeps,
+  ) {
+    const clock = deps.clock ?? systemClock;
+    this.logger = createLogger(deps.logger);
+    this.onError =
+      deps.onError ?? ((e) => this.logger.error(e.message, { code: e.code, ...e.context }));
+    const api =
+      deps.api ??
+      new TiledeskClient({
+        apiUrl: settings.apiUrl,
+        projectId: settings.projectId,
+        timeoutMs: settings.timeoutMs,
+        ...(deps.http ? { http: deps.http } : {}),
+      });
+    const credentials = new Credentials({
+      api,
+      storage: deps.storage,
+      clock,
+      projectId: settings.projectId,
+      email: settings.email,
+      password: settings.password,
+      projectSecret: settings.projectSecret,
+    });
+    const botSender = botSenderId(deps.botId ?? settings.microsoftAppId ?? 'bot');
+    this.store = new ConversationStore(deps.storage);
+    this.mirror = new Mirror({
+      api,
+      store: this.store,
+      credentials,
+      projectId: settings.projectId,
+      channelName: settings.channelName,
+      departmentId: settings.departmentId,
+      botName: settings.botName,
+      botSender,
+    });
+    this.handoff = new Handoff({
+      api,
+      store: this.store,
+      credentials,
+      mirror: this.mirror,
+      user: deps.user,
+      projectId: settings.projectId,
+      method: settings.handoffMethod,
+      texts: {
+        assigned: settings.textAssigned,
+        queued: settings.textQueued,
+        failed: settings.textFailed,
+        closed: settings.textClosed,
+      },
+      now: () => clock.now(),
+    });
+    this.subscriptions = new Subscriptions({
+      api,
+      credentials,
+      storage: deps.storage,
+      clock,
+      logger: this.logger,
+      channelName: settings.channelName,
+      webhookUrl: settings.webhookUrl,
+    });
+    this.outbox = new OrderedQueue<OutboxItem>({
+      clock,
+      process: (convKey, item, attempt) => this.process(convKey, item, attempt),
+      onDrop: (convKey, item, error, attempts) => this.dropped(convKey, item, error, attempts),
+    });
+    this.webhook = new WebhookReceiver({
+      store: this.store,
+      handoff: this.handoff,
+      user: deps.user,
+      clock,
+      logger: this.logger,
+      knownSecrets: (refresh) => this.subscriptions.knownSecrets(refresh),
+      ownSenders: new Set([botSender]),
+      onError: this.onError,
+    });
+  }
+
+  /** Subscribes the webhooks (idempotent). */
+  async start(): Promise<void> {
+    await this.subscriptions.ensure();
+  }
+
+  /** Resolves when nothing is left to post or deliver (tests, graceful shutdown). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      await new Promise<void>((r) => setImmediate(r));
+      await Promise.all([this.outbox.whenIdle(), this.webhook.whenIdle()]);
+      if (this.pending.length === 0 && this.outbox.size === 0 && this.webhook.pending === 0) return;
+    }
+  }
+
+  /**
+   * Called at the start of a message turn: the conversation's mode, creating its record on
+   * first sight (so later writes are eTag-checked updates). Fails open to `bot` mode.
+   */
+  async turn(reference: ConversationRef): Promise<TurnState> {
+    const convKey = keyOf(reference);
+    try {
+      const record = await this.store.get(convKey);
+      if (record) return { convKey, mode: record.mode };
+      const requestId = requestIdFor(this.settings.projectId, convKey, 0);
+      await this.store.create(convKey, newRecord(reference, requestId));
+    } catch (err) {
+      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
+    }
+    return { convKey, mode: 'bot' };
+  }
+
+  /** Makes sure a record exists outside a message turn (bot-initiated messages). */
+  async ensureRecord(reference: ConversationRef): Promise<string> {
+    return (await this.turn(reference)).convKey;
+  }
+
+  mirrorUser(convKey: string, activity: ChatActivity): void {
+    this.enqueue(convKey, Mirror.item('user', activity));
+  }
+
+  mirrorBot(convKey: string, activity: ChatActivity): void {
+    this.enqueue(convKey, Mirror.item('bot', activity));
+  }
+
+  /** Starts a handoff; false if the conversation already is with a human. */
+  async startHandoff(convKey: string, trigger: HandoffTrigger): Promise<boolean> {
+    const started = await this.handoff.begin(convKey, trigger);
+    if (started) this.enqueue(convKey, { kind: 'handoff', trigger, key: randomUUID() });
+    return started;
+  }
+
+  /**
+   * Hands the item to the outbox after the current turn's synchronous work: starting HTTP
+   * requests inside the turn costs the turn ~160 µs each (toolchain.md, "Performance facts").
+   */
+  private enqueue(convKey: string, item: OutboxItem): void {
+    this.pending.push([convKey, item]);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      const batch = this.pending;
+      this.pending = [];
+      for (const [key, it] of batch) this.outbox.push(key, it);
+    });
+  }
+
+  private async process(convKey: string, item: OutboxItem, attempt: number): Promise<void> {
+    const record = await this.store.get(convKey);
+    if (!record) return;
+    if (item.kind === 'handoff') return this.handoff.fire(convKey, record, item, attempt);
+    return this.mirror.post(convKey, record, item, attempt);
+  }
+
+  private dropped(convKey: string, item: OutboxItem, error: unknown, attempts: number): void {
+    const cause = error instanceof Error ? error.message : String(error);
+    if (item.kind === 'handoff') {
+      this.onError(asTiledeskError(error, 'TILEDESK_MIRROR_GAVE_UP', { convKey, attempts }));
+      this.handoff.fail(convKey, cause).catch((e: unknown) => this.onError(asTiledeskError(e, 'TILEDESK_STORAGE', { convKey })));
+      return;
+    }
+    this.onError(
+      new TiledeskError('TILEDESK_MIRROR_GAVE_UP', `Gave up mirroring a ${item.kind} message to Tiledesk`, {
+        convKey,
+        attempts,
+        cause,
+      }),
+    );
+  }
+}
+
+export function keyOf(reference: ConversationRef): string {
+  return conversationKey(reference.channelId ?? 'unknown', reference.conversation?.id ?? 'unknown');
+}

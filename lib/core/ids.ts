@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+
+/** Identifiers and storage keys; pure functions. */
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Stable, storage-safe key of a bot conversation (channel ids may hold `|`, `;`, `:`). */
+export function conversationKey(channelId: string, conversationId: string): string {
+  return sha256(`${channelId}\n${conversationId}`).slice(0, 32);
+}
+
+/**
+ * The Tiledesk request id of a conversation's n-th request: `support-group-<project>-<32 hex>`
+ * (tiledesk-api.md §2.1: the `support-group` prefix is functionally required). Deterministic, so
+ * two bot instances that see the same conversation agree without coordination; `generation`
+ * moves on each time an agent closes the request.
+ */
+export function requestIdFor(projectId: string, convKey: string, generation: number): string {
+  return `support-group-${projectId}-${sha256(`${projectId}\n${convKey}\n${generation}`).slice(0, 32)}`;
+}
+
+/**
+ * Tiledesk user id of an end user: `<project>_<channel>_<24 hex>` (§1.5 id hygiene: long, only
+ * `[A-Za-z0-9_-]`, never 12 characters or 24 hex, which the server would take for ObjectIds).
+ */
+export function endUserId(projectId: string, channelId: string, userId: string): string {
+  const channel = channelId.replace(/[^A-Za-z0-9-]/g, '').slice(0, 20) || 'bf';
+  return `${projectId}_${channel}_${sha256(`${channelId}\n${userId}`).slice(0, 24)}`;
+}
+
+/** Sender id of mirrored bot messages (§8.4: any stable id; `system` is reserved). */
+export function botSenderId(botId: string): string {
+  return `bot_${sha256(botId).slice(0, 24)}`;
+}
+
+export const storageKeys = {
+  conversation: (convKey: string) => `tiledesk/conversation/${convKey}`,
+  request: (requestId: string) => `tiledesk/request/${requestId}`,
+  user: (tiledeskUserId: string) => `tiledesk/user/${tiledeskUserId}`,
+  subscriptions: (channelName: string) => `tiledesk/subscriptions/${channelName}`,
+};

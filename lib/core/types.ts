@@ -1,0 +1,84 @@
+/**
+ * Small structural types the core works on. They are deliberately NOT botbuilder's: the
+ * botbuilder binding (`lib/botbuilder.ts`) maps `TurnContext`/`Activity` onto these, and a
+ * binding for another SDK (e.g. @microsoft/agents-hosting) would do the same.
+ */
+
+export interface ChatAccount {
+  id: string;
+  name?: string;
+  role?: string;
+}
+
+export interface ChatAttachment {
+  contentType: string;
+  contentUrl?: string;
+  content?: unknown;
+  name?: string;
+}
+
+export interface ChatCardAction {
+  type: string;
+  title?: string;
+  value?: unknown;
+}
+
+/** The subset of an activity the core reads or produces. */
+export interface ChatActivity {
+  type: string;
+  id?: string;
+  name?: string;
+  text?: string;
+  value?: unknown;
+  channelId?: string;
+  locale?: string;
+  from?: ChatAccount;
+  conversation?: { id: string };
+  attachments?: ChatAttachment[];
+  suggestedActions?: { actions: ChatCardAction[]; to?: string[] };
+}
+
+/**
+ * The bot framework's handle to a conversation, kept as opaque JSON (a botbuilder
+ * `ConversationReference`). The core only reads the ids listed here.
+ */
+export interface ConversationRef {
+  channelId?: string;
+  conversation?: { id: string };
+  user?: ChatAccount;
+  locale?: string;
+  [key: string]: unknown;
+}
+
+/** Same shape as botbuilder's `Storage`, so any botbuilder storage plugs in unchanged. */
+export interface KeyValueStorage {
+  read(keys: string[]): Promise<Record<string, unknown>>;
+  write(changes: Record<string, unknown>): Promise<void>;
+  delete(keys: string[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): { unref?(): unknown };
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/** What the core asks the bot framework binding to do towards the user. */
+export interface UserChannel {
+  /** Sends agent messages (proactively) into the conversation. */
+  sendAgentActivities(reference: ConversationRef, activities: ChatActivity[]): Promise<void>;
+  /** Sends bot notices (connecting / queued / closed texts) into the conversation. */
+  sendNotice(reference: ConversationRef, text: string): Promise<void>;
+  /** Runs the bot's own turn pipeline with a `handoff.status` event. */
+  emitHandoffStatus(
+    reference: ConversationRef,
+    state: 'accepted' | 'failed' | 'completed',
+    message?: string,
+  ): Promise<void>;
+}

@@ -1,0 +1,39 @@
+// Setup
+export {
+  TiledeskHandoff,
+  type TiledeskHandoffOptions,
+  type HandoffRecognizer,
+  type BotLogic,
+} from './botbuilder';
+export {
+  resolveSettings,
+  SETTING_KEYS,
+  type TiledeskSettings,
+  type TiledeskSettingsInput,
+  type AppSettings,
+} from './settings';
+export { createLogger, type Logger } from './logger';
+
+// Advanced: the parts, for other hosts and tests
+export { Engine, type EngineDeps } from './core/engine';
+export { type WebhookRequest, type WebhookResponse } from './core/webhook';
+export { createNodeWebhookHandler, type NodeWebhookHandler } from './http-handler';
+export { TiledeskClient, type TiledeskApi, type TiledeskClientOptions } from './tiledesk/client';
+export { type HandoffTrigger } from './core/triggers';
+export {
+  type ChatActivity,
+  type ConversationRef,
+  type KeyValueStorage,
+  type UserChannel,
+  type Clock,
+} from './core/types';
+
+// Errors
+export {
+  TiledeskError,
+  TiledeskConfigError,
+  TiledeskApiError,
+  TiledeskWebhookError,
+  isTiledeskError,
+  type TiledeskErrorCode,
+} from './errors';

@@ -1,0 +1,196 @@
+import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import type { z } from 'zod';
+import { TiledeskApiError } from '../errors';
+import {
+  type OutgoingMessage,
+  SignInResponse,
+  Subscription,
+  TiledeskMessage,
+  TiledeskRequest,
+} from './wire';
+
+/** The Tiledesk calls the rest of the package needs; tests may provide their own. */
+export interface TiledeskApi {
+  signIn(email: string, password: string): Promise<{ token: string; userId: string | undefined }>;
+  signInWithCustomToken(jwt: string): Promise<void>;
+  signInAnonymously(profile: { firstname?: string; email?: string }): Promise<{ token: string; userId: string }>;
+  sendMessage(token: string, requestId: string, message: OutgoingMessage): Promise<TiledeskMessage>;
+  getMessages(token: string, requestId: string): Promise<TiledeskMessage[]>;
+  routeToAgent(token: string, requestId: string): Promise<TiledeskRequest>;
+  closeRequest(token: string, requestId: string): Promise<void>;
+  updateAttributes(token: string, requestId: string, attributes: Record<string, unknown>): Promise<void>;
+  createSubscription(token: string, event: string, target: string): Promise<Subscription>;
+  listSubscriptions(token: string): Promise<Subscription[]>;
+  deleteSubscription(token: string, id: string): Promise<void>;
+}
+
+export interface TiledeskClientOptions {
+  apiUrl: string;
+  projectId: string;
+  timeoutMs: number;
+  /** Injected HTTP client (tests, proxies); one is created with `timeoutMs` otherwise. */
+  http?: AxiosInstance;
+}
+
+/**
+ * Thin typed client over axios. Tokens are given per call (admin, end-user, custom JWT) and
+ * sent as `Authorization: JWT <token>` (§1.2: `Bearer` is not accepted). Every failure becomes a
+ * {@link TiledeskApiError} carrying method, path and status, never headers or tokens.
+ */
+export class TiledeskClient implements TiledeskApi {
+  private readonly http: AxiosInstance;
+  private readonly project: string;
+  private readonly baseURL: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: TiledeskClientOptions) {
+    this.project = `/${options.projectId}`;
+    this.baseURL = options.apiUrl;
+    this.timeoutMs = options.timeoutMs;
+    this.http = options.http ?? axios.create({ maxRedirects: 0 });
+  }
+
+  async signIn(email: string, password: string) {
+    const data = await this.call('POST', '/auth/signin', SignInResponse, undefined, { email, password });
+    return { token: stripScheme(data.token), userId: data.user?._id ?? data.user?.id };
+  }
+
+  async signInWithCustomToken(jwt: string) {
+    await this.call('POST', '/auth/signinWithCustomToken', SignInResponse, jwt, {});
+  }
+
+  async signInAnonymously(profile: { firstname?: string; email?: string }) {
+    const data = await this.call('POST', '/auth/signinAnonymously', SignInResponse, undefined, {
+      id_project: this.project.slice(1),
+      ...profile,
+    });
+    const userId = data.user?._id ?? data.user?.id;
+    if (!userId) throw this.badResponse('POST', '/auth/signinAnonymously', 'no user id');
+    return { token: stripScheme(data.token), userId };
+  }
+
+  sendMessage(token: string, requestId: string, message: OutgoingMessage) {
+    return this.call('POST', this.requestPath(requestId, '/messages'), TiledeskMessage, token, message);
+  }
+
+  async getMessages(token: string, requestId: string) {
+    const list = await this.call('GET', this.requestPath(requestId, '/messages'), ArrayOfMessages, token);
+    return list;
+  }
+
+  routeToAgent(token: string, requestId: string) {
+    return this.call('PUT', this.requestPath(requestId, '/agent'), TiledeskRequest, token, {});
+  }
+
+  async closeRequest(token: string, requestId: string) {
+    await this.call('PUT', this.requestPath(requestId, '/close'), undefined, token, {});
+  }
+
+  async updateAttributes(token: string, requestId: string, attributes: Record<string, unknown>) {
+    await this.call('PATCH', this.requestPath(requestId, '/attributes'), undefined, token, attributes);
+  }
+
+  createSubscription(token: string, event: string, target: string) {
+    return this.call('POST', `${this.project}/subscriptions`, Subscription, token, { event, target });
+  }
+
+  listSubscriptions(token: string) {
+    return this.call('GET', `${this.project}/subscriptions`, ArrayOfSubscriptions, token);
+  }
+
+  async deleteSubscription(token: string, id: string) {
+    await this.call('DELETE', `${this.project}/subscriptions/${encodeURIComponent(id)}`, undefined, token);
+  }
+
+  private requestPath(requestId: string, suffix: string): string {
+    return `${this.project}/requests/${encodeURIComponent(requestId)}${suffix}`;
+  }
+
+  private async call<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S | undefined,
+    token: string | undefined,
+    body?: unknown,
+  ): Promise<z.output<S>> {
+    let response: AxiosResponse<unknown>;
+    try {
+      response = await this.http.request({
+        method,
+        baseURL: this.baseURL,
+        url: path,
+        timeout: this.timeoutMs,
+        data: body,
+        headers: token ? { Authorization: `JWT ${stripScheme(token)}` } : {},
+        validateStatus: () => true,
+        responseType: 'json',
+      });
+    } catch (err) {
+      throw toNetworkError(method, path, err);
+    }
+    const { status } = response;
+    if (status < 200 || status >= 300) throw httpError(method, path, response);
+    if (!schema) return undefined as z.output<S>;
+    const parsed = schema.safeParse(response.data);
+    if (!parsed.success) {
+      throw this.badResponse(method, path, parsed.error.issues[0]?.message ?? 'unexpected shape');
+    }
+    return parsed.data;
+  }
+
+  private badResponse(method: string, path: string, detail: string): TiledeskApiError {
+    return new TiledeskApiError('TILEDESK_BAD_RESPONSE', { method, path, detail, retryable: false });
+  }
+}
+
+const ArrayOfMessages = TiledeskMessage.array();
+const ArrayOfSubscriptions = Subscription.array();
+
+/** Tiledesk returns tokens as `"JWT eyJ…"`; we keep the bare token. */
+function stripScheme(token: string): string {
+  return token.replace(/^jwt\s+/i, '');
+}
+
+function toNetworkError(method: string, path: string, err: unknown): TiledeskApiError {
+  const code = isAxiosError(err) ? err.code : undefined;
+  const timeout = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+  // Only the error code is kept: an AxiosError's config holds the Authorization header.
+  return new TiledeskApiError(timeout ? 'TILEDESK_TIMEOUT' : 'TILEDESK_NETWORK', {
+    method,
+    path,
+    detail: timeout ? 'timed out' : (code ?? 'network error'),
+    retryable: true,
+  });
+}
+
+function httpError(method: string, path: string, response: AxiosResponse<unknown>): TiledeskApiError {
+  const { status } = response;
+  const retryable = status === 429 || status >= 500;
+  return new TiledeskApiError(status === 401 ? 'TILEDESK_UNAUTHORIZED' : 'TILEDESK_HTTP', {
+    method,
+    path,
+    status,
+    detail: describeBody(response.data),
+    retryable,
+    retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+  });
+}
+
+/** A short, secret-free summary of an error body (`msg`, `error`, `errors`), max 200 chars. */
+function describeBody(data: unknown): string | undefined {
+  if (typeof data === 'string') return data.slice(0, 200) || undefined;
+  if (data && typeof data === 'object') {
+    const d = data as Record<string, unknown>;
+    const text = d['msg'] ?? d['error'] ?? d['err'] ?? d['errors'];
+    if (text !== undefined) return JSON.stringify(text).slice(0, 200);
+  }
+  return undefined;
+}
+
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
