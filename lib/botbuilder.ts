@@ -19,7 +19,12 @@ import type { ChatActivity, Clock, ConversationRef, UserChannel } from './core/t
 import { asTiledeskError, type TiledeskError } from './errors';
 import { createNodeWebhookHandler, type NodeWebhookHandler } from './http-handler';
 import type { Logger } from './logger';
-import { type AppSettings, resolveSettings, type TiledeskSettings, type TiledeskSettingsInput } from './settings';
+import {
+  type AppSettings,
+  resolveSettings,
+  type TiledeskSettings,
+  type TiledeskSettingsInput,
+} from './settings';
 import type { TiledeskApi } from './tiledesk/client';
 
 /**
@@ -33,7 +38,8 @@ export interface HandoffRecognizer {
 }
 
 /** The bot's own turn handler (an `ActivityHandler`, or a function), for `handoff.status` events. */
-export type BotLogic = { run(context: TurnContext): Promise<void> } | ((context: TurnContext) => Promise<void>);
+export type BotLogic =
+  { run(context: TurnContext): Promise<void> } | ((context: TurnContext) => Promise<void>);
 
 export interface TiledeskHandoffOptions {
   /** The adapter the middleware is `use`d on; used for proactive sends. */
@@ -85,7 +91,9 @@ export class TiledeskHandoff implements Middleware {
       user: this.userChannel(),
       ...pick(options, ['logger', 'onError', 'http', 'api', 'clock']),
     });
-    this.webhookHandler = createNodeWebhookHandler((request) => this.engine.webhook.handle(request));
+    this.webhookHandler = createNodeWebhookHandler((request) =>
+      this.engine.webhook.handle(request),
+    );
   }
 
   /** Signs in and makes sure Tiledesk's webhook subscriptions exist (idempotent). */
@@ -114,7 +122,10 @@ export class TiledeskHandoff implements Middleware {
 
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
     const activity = context.activity;
-    if (activity.type === ActivityTypes.Event && activity.name === ActivityEventNames.ContinueConversation) {
+    if (
+      activity.type === ActivityTypes.Event &&
+      activity.name === ActivityEventNames.ContinueConversation
+    ) {
       return this.proactiveTurn(context, next);
     }
     if (activity.type !== ActivityTypes.Message) {
@@ -154,14 +165,20 @@ export class TiledeskHandoff implements Middleware {
       const result = await this.options.recognizer.recognize(context);
       const intent = this.settings.handoffIntent;
       const score = handoffScore(result.intents, intent, this.settings.handoffMinScore);
-      if (score !== undefined) return { trigger: 'intent', intent, score, ...(text ? { text } : {}) };
+      if (score !== undefined)
+        return { trigger: 'intent', intent, score, ...(text ? { text } : {}) };
     } catch (err) {
       this.report(err); // a failing recognizer never blocks the bot
     }
     return undefined;
   }
 
-  private async begin(context: TurnContext, convKey: string, trigger: HandoffTrigger, tell: boolean) {
+  private async begin(
+    context: TurnContext,
+    convKey: string,
+    trigger: HandoffTrigger,
+    tell: boolean,
+  ) {
     const started = await this.engine.startHandoff(convKey, trigger);
     if (started && tell && this.settings.textConnecting) {
       this.captureOutgoing(context, convKey);
@@ -175,16 +192,20 @@ export class TiledeskHandoff implements Middleware {
    * intercepts `handoff.initiate` events: they start a handoff and are not sent to the channel.
    */
   private captureOutgoing(context: TurnContext, knownKey: string | undefined): void {
-    let key: Promise<string> | undefined = knownKey === undefined ? undefined : Promise.resolve(knownKey);
+    let key: Promise<string> | undefined =
+      knownKey === undefined ? undefined : Promise.resolve(knownKey);
     const convKey = () => (key ??= this.engine.ensureRecord(referenceOf(context.activity)));
     context.onSendActivities(async (_ctx, activities, nextSend) => {
       const initiations = removeHandoffInitiations(activities);
       const responses: ResourceResponse[] = activities.length > 0 ? await nextSend() : [];
-      const messages = activities.filter((a) => (a.type ?? ActivityTypes.Message) === ActivityTypes.Message);
+      const messages = activities.filter(
+        (a) => (a.type ?? ActivityTypes.Message) === ActivityTypes.Message,
+      );
       if (messages.length > 0 || initiations.length > 0) {
         const k = await convKey();
         for (const a of messages) this.engine.mirrorBot(k, toChat(a));
-        for (const ev of initiations) await this.engine.startHandoff(k, { trigger: 'event', context: ev.value });
+        for (const ev of initiations)
+          await this.engine.startHandoff(k, { trigger: 'event', context: ev.value });
       }
       for (const { index } of initiations) responses.splice(index, 0, { id: '' });
       return responses;
@@ -193,7 +214,11 @@ export class TiledeskHandoff implements Middleware {
 
   private userChannel(): UserChannel {
     const appId = () => this.settings.microsoftAppId;
-    const proactive = (ref: ConversationRef, intent: Intent, logic: (c: TurnContext) => Promise<void>) => {
+    const proactive = (
+      ref: ConversationRef,
+      intent: Intent,
+      logic: (c: TurnContext) => Promise<void>,
+    ) => {
       const reference = { ...ref } as Partial<ConversationReference>;
       this.intents.set(reference, intent);
       return this.options.adapter.continueConversationAsync(appId(), reference, logic);
@@ -238,7 +263,9 @@ function referenceOf(activity: Activity): ConversationRef {
   return TurnContext.getConversationReference(activity) as ConversationRef;
 }
 
-function removeHandoffInitiations(activities: Partial<Activity>[]): { index: number; value: unknown }[] {
+function removeHandoffInitiations(
+  activities: Partial<Activity>[],
+): { index: number; value: unknown }[] {
   const removed: { index: number; value: unknown }[] = [];
   for (let i = 0; i < activities.length; i++) {
     const a = activities[i]!;
@@ -266,7 +293,8 @@ function fromChat(a: ChatActivity): Partial<Activity> {
   const out: Partial<Activity> = { type: a.type };
   if (a.text) out.text = a.text;
   if (a.attachments) out.attachments = a.attachments;
-  if (a.suggestedActions) out.suggestedActions = { to: [], ...a.suggestedActions } as Activity['suggestedActions'];
+  if (a.suggestedActions)
+    out.suggestedActions = { to: [], ...a.suggestedActions } as Activity['suggestedActions'];
   return out;
 }
 

@@ -33,7 +33,10 @@ export function createNodeWebhookHandler(
       result = await handle({ headers: req.headers, body });
     } catch (err) {
       const tooLarge = err instanceof Error && err.message === 'too large';
-      result = { status: tooLarge ? 413 : 500, body: { error: tooLarge ? 'Body too large' : 'Internal error' } };
+      result = {
+        status: tooLarge ? 413 : 500,
+        body: { error: tooLarge ? 'Body too large' : 'Internal error' },
+      };
     }
     res.statusCode = result.status;
     res.setHeader('content-type', 'application/json');

@@ -107,7 +107,9 @@ const SPEC = {
   },
   handoffMethod: {
     key: 'TiledeskHandoffMethod',
-    schema: z.enum(['route', 'command'], { error: 'must be "route" or "command"' }).default('route'),
+    schema: z
+      .enum(['route', 'command'], { error: 'must be "route" or "command"' })
+      .default('route'),
     help: '"route" (PUT …/agent, synchronous) or "command" (the hidden \\agent message)',
   },
   textConnecting: {
@@ -124,7 +126,9 @@ const SPEC = {
     key: 'TiledeskTextQueued',
     schema: z
       .string()
-      .default('All our agents are busy right now. Stay here: an agent will answer as soon as one is free.'),
+      .default(
+        'All our agents are busy right now. Stay here: an agent will answer as soon as one is free.',
+      ),
     help: 'what the user is told when nobody is available and the chat waits in the queue',
   },
   textFailed: {
@@ -172,7 +176,11 @@ export function resolveSettings(
     const override = overrides[option];
     const fromEnv = appSettings[spec.key];
     const raw =
-      override !== undefined ? override : fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+      override !== undefined
+        ? override
+        : fromEnv === undefined || fromEnv === ''
+          ? undefined
+          : fromEnv;
     // MicrosoftAppId keeps '' as a meaningful value (anonymous local runs).
     const value = option === 'microsoftAppId' && raw === undefined ? (fromEnv ?? undefined) : raw;
     const result = spec.schema.safeParse(value);

@@ -16,7 +16,10 @@ export type Delivery =
 
 const HIDDEN_SUBTYPES = new Set(['info', 'info/support', 'private']);
 
-export function classifyMessage(message: TiledeskMessage, ownSenders: ReadonlySet<string>): Delivery {
+export function classifyMessage(
+  message: TiledeskMessage,
+  ownSenders: ReadonlySet<string>,
+): Delivery {
   const attributes = message.attributes ?? {};
   if (attributes[MIRROR_MARK] === true || ownSenders.has(message.sender)) {
     return { kind: 'ignore', reason: 'echo' };
@@ -37,7 +40,12 @@ export function classifyMessage(message: TiledeskMessage, ownSenders: ReadonlySe
     return { kind: 'ignore', reason: subtype };
   }
   if (message.sender === 'system') return { kind: 'ignore', reason: 'system' };
-  if (!message.text && message.type !== 'image' && message.type !== 'file' && message.type !== 'frame') {
+  if (
+    !message.text &&
+    message.type !== 'image' &&
+    message.type !== 'file' &&
+    message.type !== 'frame'
+  ) {
     return { kind: 'ignore', reason: 'empty' };
   }
   return { kind: 'agent' };
@@ -50,6 +58,7 @@ function labelOf(
   if (!label || typeof label !== 'object') return undefined;
   const { key, parameters } = label as { key?: unknown; parameters?: unknown };
   if (typeof key !== 'string') return undefined;
-  const params = parameters && typeof parameters === 'object' ? (parameters as Record<string, unknown>) : {};
+  const params =
+    parameters && typeof parameters === 'object' ? (parameters as Record<string, unknown>) : {};
   return { key, parameters: params };
 }

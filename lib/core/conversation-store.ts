@@ -105,10 +105,14 @@ function parseRecord(key: string, raw: unknown): ConversationRecord | undefined 
   if (raw === undefined || raw === null) return undefined;
   const parsed = RecordSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new TiledeskError('TILEDESK_STORAGE', `Stored item ${key} is not a valid conversation record`, {
-      key,
-      problem: parsed.error.issues[0]?.message,
-    });
+    throw new TiledeskError(
+      'TILEDESK_STORAGE',
+      `Stored item ${key} is not a valid conversation record`,
+      {
+        key,
+        problem: parsed.error.issues[0]?.message,
+      },
+    );
   }
   return parsed.data;
 }

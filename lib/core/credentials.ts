@@ -90,7 +90,11 @@ export class Credentials {
     this.users.delete(userId);
   }
 
-  private async mintCustomToken(user: EndUser, now: number, register: boolean): Promise<CachedToken> {
+  private async mintCustomToken(
+    user: EndUser,
+    now: number,
+    register: boolean,
+  ): Promise<CachedToken> {
     const expiresAt = now + this.lifetimeMs;
     const [firstname, ...rest] = (user.name ?? 'User').split(' ');
     const token = jwt.sign(
@@ -110,7 +114,10 @@ export class Credentials {
     return { token, tiledeskId: user.id, expiresAt };
   }
 
-  private async anonymousToken(user: EndUser, cached: CachedToken | undefined): Promise<CachedToken> {
+  private async anonymousToken(
+    user: EndUser,
+    cached: CachedToken | undefined,
+  ): Promise<CachedToken> {
     if (cached) return cached;
     const key = storageKeys.user(user.id);
     const stored = StoredUser.safeParse((await this.o.storage.read([key]))[key]);

@@ -10,7 +10,14 @@ import { Mirror, type MirrorItem } from './mirror';
 import { OrderedQueue } from './ordered-queue';
 import { Subscriptions } from './subscriptions';
 import type { HandoffTrigger } from './triggers';
-import { type ChatActivity, type Clock, type ConversationRef, type KeyValueStorage, systemClock, type UserChannel } from './types';
+import {
+  type ChatActivity,
+  type Clock,
+  type ConversationRef,
+  type KeyValueStorage,
+  systemClock,
+  type UserChannel,
+} from './types';
 import { WebhookReceiver } from './webhook';
 import type { AxiosInstance } from 'axios';
 import { randomUUID } from 'node:crypto';
@@ -117,6 +124,8 @@ export class Engine {
     this.outbox = new OrderedQueue<OutboxItem>({
       clock,
       process: (convKey, item, attempt) => this.process(convKey, item, attempt),
+      // The user is waiting for a handoff: give up (and say so) after a minute, not a day.
+      maxAgeOf: (item) => (item.kind === 'handoff' ? 60_000 : undefined),
       onDrop: (convKey, item, error, attempts) => this.dropped(convKey, item, error, attempts),
     });
     this.webhook = new WebhookReceiver({
@@ -209,15 +218,21 @@ export class Engine {
     const cause = error instanceof Error ? error.message : String(error);
     if (item.kind === 'handoff') {
       this.onError(asTiledeskError(error, 'TILEDESK_MIRROR_GAVE_UP', { convKey, attempts }));
-      this.handoff.fail(convKey, cause).catch((e: unknown) => this.onError(asTiledeskError(e, 'TILEDESK_STORAGE', { convKey })));
+      this.handoff
+        .fail(convKey, cause)
+        .catch((e: unknown) => this.onError(asTiledeskError(e, 'TILEDESK_STORAGE', { convKey })));
       return;
     }
     this.onError(
-      new TiledeskError('TILEDESK_MIRROR_GAVE_UP', `Gave up mirroring a ${item.kind} message to Tiledesk`, {
-        convKey,
-        attempts,
-        cause,
-      }),
+      new TiledeskError(
+        'TILEDESK_MIRROR_GAVE_UP',
+        `Gave up mirroring a ${item.kind} message to Tiledesk`,
+        {
+          convKey,
+          attempts,
+          cause,
+        },
+      ),
     );
   }
 }

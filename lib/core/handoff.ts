@@ -50,21 +50,36 @@ export class Handoff {
     await this.o.store.update(convKey, (r) => {
       if (r.mode === 'handoff') return undefined;
       started = true;
-      return { ...r, mode: 'handoff', handoff: { at: this.o.now(), trigger: trigger.trigger, accepted: false } };
+      return {
+        ...r,
+        mode: 'handoff',
+        handoff: { at: this.o.now(), trigger: trigger.trigger, accepted: false },
+      };
     });
     return started;
   }
 
-  async fire(convKey: string, record: ConversationRecord, item: HandoffItem, attempt: number): Promise<void> {
+  async fire(
+    convKey: string,
+    record: ConversationRecord,
+    item: HandoffItem,
+    attempt: number,
+  ): Promise<void> {
     if (record.mode !== 'handoff') return; // closed or failed meanwhile
     await this.o.mirror.ensureOpened(convKey, record, `${item.key}:open`, attempt);
     if (this.o.method === 'command') {
-      await this.withAdmin((token) => this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())));
+      await this.withAdmin((token) =>
+        this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())),
+      );
       await this.o.mirror.postAgentCommand(convKey, record, `${item.key}:agent`, attempt);
       return; // asynchronous: `accept` comes with the agent's MEMBER_JOINED_GROUP message
     }
-    await this.withAdmin((token) => this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())));
-    const routed = await this.withAdmin((token) => this.o.api.routeToAgent(token, record.requestId));
+    await this.withAdmin((token) =>
+      this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())),
+    );
+    const routed = await this.withAdmin((token) =>
+      this.o.api.routeToAgent(token, record.requestId),
+    );
     if (routed.status === 200 && (routed.participants?.length ?? 0) > 0) {
       await this.accept(convKey, record.requestId, agentName(routed));
     } else {
@@ -76,7 +91,8 @@ export class Handoff {
   async accept(convKey: string, requestId: string, agent: string | undefined): Promise<void> {
     let first = false;
     const record = await this.o.store.update(convKey, (r) => {
-      if (r.requestId !== requestId || r.mode !== 'handoff' || r.handoff?.accepted) return undefined;
+      if (r.requestId !== requestId || r.mode !== 'handoff' || r.handoff?.accepted)
+        return undefined;
       first = true;
       return { ...r, handoff: { ...r.handoff!, accepted: true } };
     });

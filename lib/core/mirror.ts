@@ -53,21 +53,39 @@ export class Mirror {
     return { id: endUserId(this.o.projectId, channelId, user.id), name: user.name };
   }
 
-  async post(convKey: string, record: ConversationRecord, item: MirrorItem, attempt: number): Promise<void> {
+  async post(
+    convKey: string,
+    record: ConversationRecord,
+    item: MirrorItem,
+    attempt: number,
+  ): Promise<void> {
     const messages = toTiledeskMessages(item.activity);
     if (!record.opened && item.kind === 'bot') {
       // A new request must be created by a project user (§3.3): open it with a hidden info line.
       await this.send(convKey, record, opener(), `${item.key}:open`, attempt, 'user');
     }
     for (let i = item.sent; i < messages.length; i++) {
-      await this.send(convKey, record, messages[i]!, `${item.key}:${i}`, attempt, item.kind, item.activity);
+      await this.send(
+        convKey,
+        record,
+        messages[i]!,
+        `${item.key}:${i}`,
+        attempt,
+        item.kind,
+        item.activity,
+      );
       item.sent = i + 1;
       attempt = 1;
     }
   }
 
   /** Posts `\agent` (hidden) the way Tiledesk's handoff docs describe (§4.1). */
-  async postAgentCommand(convKey: string, record: ConversationRecord, key: string, attempt: number) {
+  async postAgentCommand(
+    convKey: string,
+    record: ConversationRecord,
+    key: string,
+    attempt: number,
+  ) {
     const message: OutgoingMessage = { text: '\\agent', attributes: { subtype: 'info' } };
     await this.send(convKey, record, message, key, attempt, 'user');
   }
@@ -150,7 +168,9 @@ export class Mirror {
     if (record.opened) return;
     record.opened = true;
     await this.o.store.update(convKey, (current) =>
-      current.requestId === record.requestId && !current.opened ? { ...current, opened: true } : undefined,
+      current.requestId === record.requestId && !current.opened
+        ? { ...current, opened: true }
+        : undefined,
     );
   }
 }

@@ -22,6 +22,8 @@ export interface OrderedQueueOptions<T> {
   clock: Clock;
   concurrency?: number;
   maxAgeMs?: number;
+  /** Per-item override of `maxAgeMs`. */
+  maxAgeOf?(item: T): number | undefined;
   baseDelayMs?: number;
   maxDelayMs?: number;
   random?: () => number;
@@ -37,8 +39,8 @@ export class OrderedQueue<T> {
   private readonly waiting: string[] = [];
   private active = 0;
   private idleWaiters: (() => void)[] = [];
-  private readonly opts: Required<Omit<OrderedQueueOptions<T>, 'onDrained'>> &
-    Pick<OrderedQueueOptions<T>, 'onDrained'>;
+  private readonly opts: Required<Omit<OrderedQueueOptions<T>, 'onDrained' | 'maxAgeOf'>> &
+    Pick<OrderedQueueOptions<T>, 'onDrained' | 'maxAgeOf'>;
 
   constructor(options: OrderedQueueOptions<T>) {
     this.opts = {
@@ -97,7 +99,8 @@ export class OrderedQueue<T> {
       } catch (error) {
         const retry = error as RetryableError | undefined;
         const age = this.opts.clock.now() - head.enqueuedAt;
-        if (retry?.retryable && age < this.opts.maxAgeMs) {
+        const maxAge = this.opts.maxAgeOf?.(head.item) ?? this.opts.maxAgeMs;
+        if (retry?.retryable && age < maxAge) {
           await this.sleep(this.delay(attempt, retry.retryAfterMs));
           attempt++;
           continue;

@@ -13,7 +13,10 @@ import type { Clock, KeyValueStorage } from './types';
  */
 
 const Stored = z.object({
-  byEvent: z.record(z.string(), z.object({ id: z.string(), target: z.string(), secret: z.string() })),
+  byEvent: z.record(
+    z.string(),
+    z.object({ id: z.string(), target: z.string(), secret: z.string() }),
+  ),
 });
 type Stored = z.infer<typeof Stored>;
 
@@ -47,20 +50,27 @@ export class Subscriptions {
     for (const event of this.events) {
       const known = stored.byEvent[event];
       const matches = existing.filter((s) => s.event === event && s.target === this.o.webhookUrl);
-      const keep = matches.find((s) => known && s._id === known.id && known.target === this.o.webhookUrl);
+      const keep = matches.find(
+        (s) => known && s._id === known.id && known.target === this.o.webhookUrl,
+      );
       if (keep) continue;
       for (const stale of matches) await this.o.api.deleteSubscription(token, stale._id);
       const created = await this.o.api.createSubscription(token, event, this.o.webhookUrl);
       if (!created.secret || created.target !== this.o.webhookUrl) {
-        this.o.logger.warn('Tiledesk answered a subscription for another target; webhooks may not arrive', {
-          event,
-        });
+        this.o.logger.warn(
+          'Tiledesk answered a subscription for another target; webhooks may not arrive',
+          {
+            event,
+          },
+        );
         continue;
       }
       stored.byEvent[event] = { id: created._id, target: created.target, secret: created.secret };
       this.o.logger.info('Tiledesk subscription created', { event, id: created._id });
     }
-    await this.o.storage.write({ [storageKeys.subscriptions(this.o.channelName)]: { ...stored, eTag: '*' } });
+    await this.o.storage.write({
+      [storageKeys.subscriptions(this.o.channelName)]: { ...stored, eTag: '*' },
+    });
     this.remember(stored);
   }
 

@@ -14,7 +14,8 @@ export function toUserActivity(message: TiledeskMessage): ChatActivity {
   const attachments: ChatAttachment[] = [];
 
   if (src && (message.type === 'image' || message.type === 'file')) {
-    const contentType = mime ?? (message.type === 'image' ? 'image/png' : 'application/octet-stream');
+    const contentType =
+      mime ?? (message.type === 'image' ? 'image/png' : 'application/octet-stream');
     attachments.push({ contentType, contentUrl: src, ...(name ? { name } : {}) });
     if (text === 'Image attached' || text === `[${name}](${src})`) text = '';
   } else if (src && message.type === 'frame') {

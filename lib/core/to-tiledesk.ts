@@ -117,7 +117,10 @@ function describeCard(content: unknown): { text: string; buttons: ReturnType<typ
 }
 
 function isAction(obj: Record<string, unknown>): boolean {
-  return typeof obj['type'] === 'string' && /^(Action\.|imBack|postBack|openUrl|messageBack)/.test(obj['type']);
+  return (
+    typeof obj['type'] === 'string' &&
+    /^(Action\.|imBack|postBack|openUrl|messageBack)/.test(obj['type'])
+  );
 }
 
 function cardAction(a: object): ChatCardAction {

@@ -13,7 +13,10 @@ export interface HandoffTrigger {
 }
 
 /** Returns the first keyword found in `text` as a whole word, case-insensitive. */
-export function findKeyword(text: string | undefined, keywords: readonly string[]): string | undefined {
+export function findKeyword(
+  text: string | undefined,
+  keywords: readonly string[],
+): string | undefined {
   if (!text) return undefined;
   const lower = text.toLocaleLowerCase();
   for (const keyword of keywords) {
@@ -37,7 +40,11 @@ function isWordChar(ch: string | undefined): boolean {
 export type Intents = Record<string, { score?: number } | undefined>;
 
 /** The handoff intent's score when it reaches `minScore`, else undefined. */
-export function handoffScore(intents: Intents | undefined, intent: string, minScore: number): number | undefined {
+export function handoffScore(
+  intents: Intents | undefined,
+  intent: string,
+  minScore: number,
+): number | undefined {
   const score = intents?.[intent]?.score;
   return typeof score === 'number' && score >= minScore ? score : undefined;
 }

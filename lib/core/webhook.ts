@@ -63,12 +63,16 @@ export class WebhookReceiver {
       process: (_key, work) => this.process(work),
       onDrop: (_key, work, error, attempts) =>
         o.onError(
-          new TiledeskError('TILEDESK_DELIVERY', `Could not deliver a Tiledesk ${work.event} to the user`, {
-            requestId: work.requestId,
-            messageId: work.message?._id,
-            attempts,
-            cause: error instanceof Error ? error.message : String(error),
-          }),
+          new TiledeskError(
+            'TILEDESK_DELIVERY',
+            `Could not deliver a Tiledesk ${work.event} to the user`,
+            {
+              requestId: work.requestId,
+              messageId: work.message?._id,
+              attempts,
+              cause: error instanceof Error ? error.message : String(error),
+            },
+          ),
         ),
     });
   }
@@ -111,7 +115,9 @@ export class WebhookReceiver {
   private async process(work: Work): Promise<void> {
     const convKey = await this.o.store.conversationOfRequest(work.requestId);
     if (!convKey) {
-      this.o.logger.debug('Tiledesk webhook for an unknown request ignored', { requestId: work.requestId });
+      this.o.logger.debug('Tiledesk webhook for an unknown request ignored', {
+        requestId: work.requestId,
+      });
       return;
     }
     if (!work.message) return this.o.handoff.close(convKey, work.requestId);
@@ -138,7 +144,11 @@ export class WebhookReceiver {
         const taken =
           r.mode === 'handoff'
             ? r
-            : { ...r, mode: 'handoff' as const, handoff: { at: this.o.clock.now(), trigger: 'agent', accepted: true } };
+            : {
+                ...r,
+                mode: 'handoff' as const,
+                handoff: { at: this.o.clock.now(), trigger: 'agent', accepted: true },
+              };
         return withDelivered(taken, message._id);
       });
       if (!claimed || !record) return;

@@ -13,12 +13,19 @@ import {
 export interface TiledeskApi {
   signIn(email: string, password: string): Promise<{ token: string; userId: string | undefined }>;
   signInWithCustomToken(jwt: string): Promise<void>;
-  signInAnonymously(profile: { firstname?: string; email?: string }): Promise<{ token: string; userId: string }>;
+  signInAnonymously(profile: {
+    firstname?: string;
+    email?: string;
+  }): Promise<{ token: string; userId: string }>;
   sendMessage(token: string, requestId: string, message: OutgoingMessage): Promise<TiledeskMessage>;
   getMessages(token: string, requestId: string): Promise<TiledeskMessage[]>;
   routeToAgent(token: string, requestId: string): Promise<TiledeskRequest>;
   closeRequest(token: string, requestId: string): Promise<void>;
-  updateAttributes(token: string, requestId: string, attributes: Record<string, unknown>): Promise<void>;
+  updateAttributes(
+    token: string,
+    requestId: string,
+    attributes: Record<string, unknown>,
+  ): Promise<void>;
   createSubscription(token: string, event: string, target: string): Promise<Subscription>;
   listSubscriptions(token: string): Promise<Subscription[]>;
   deleteSubscription(token: string, id: string): Promise<void>;
@@ -51,7 +58,10 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   async signIn(email: string, password: string) {
-    const data = await this.call('POST', '/auth/signin', SignInResponse, undefined, { email, password });
+    const data = await this.call('POST', '/auth/signin', SignInResponse, undefined, {
+      email,
+      password,
+    });
     return { token: stripScheme(data.token), userId: data.user?._id ?? data.user?.id };
   }
 
@@ -70,11 +80,22 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   sendMessage(token: string, requestId: string, message: OutgoingMessage) {
-    return this.call('POST', this.requestPath(requestId, '/messages'), TiledeskMessage, token, message);
+    return this.call(
+      'POST',
+      this.requestPath(requestId, '/messages'),
+      TiledeskMessage,
+      token,
+      message,
+    );
   }
 
   async getMessages(token: string, requestId: string) {
-    const list = await this.call('GET', this.requestPath(requestId, '/messages'), ArrayOfMessages, token);
+    const list = await this.call(
+      'GET',
+      this.requestPath(requestId, '/messages'),
+      ArrayOfMessages,
+      token,
+    );
     return list;
   }
 
@@ -87,11 +108,20 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   async updateAttributes(token: string, requestId: string, attributes: Record<string, unknown>) {
-    await this.call('PATCH', this.requestPath(requestId, '/attributes'), undefined, token, attributes);
+    await this.call(
+      'PATCH',
+      this.requestPath(requestId, '/attributes'),
+      undefined,
+      token,
+      attributes,
+    );
   }
 
   createSubscription(token: string, event: string, target: string) {
-    return this.call('POST', `${this.project}/subscriptions`, Subscription, token, { event, target });
+    return this.call('POST', `${this.project}/subscriptions`, Subscription, token, {
+      event,
+      target,
+    });
   }
 
   listSubscriptions(token: string) {
@@ -99,7 +129,12 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   async deleteSubscription(token: string, id: string) {
-    await this.call('DELETE', `${this.project}/subscriptions/${encodeURIComponent(id)}`, undefined, token);
+    await this.call(
+      'DELETE',
+      `${this.project}/subscriptions/${encodeURIComponent(id)}`,
+      undefined,
+      token,
+    );
   }
 
   private requestPath(requestId: string, suffix: string): string {
@@ -139,7 +174,12 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   private badResponse(method: string, path: string, detail: string): TiledeskApiError {
-    return new TiledeskApiError('TILEDESK_BAD_RESPONSE', { method, path, detail, retryable: false });
+    return new TiledeskApiError('TILEDESK_BAD_RESPONSE', {
+      method,
+      path,
+      detail,
+      retryable: false,
+    });
   }
 }
 
@@ -163,7 +203,11 @@ function toNetworkError(method: string, path: string, err: unknown): TiledeskApi
   });
 }
 
-function httpError(method: string, path: string, response: AxiosResponse<unknown>): TiledeskApiError {
+function httpError(
+  method: string,
+  path: string,
+  response: AxiosResponse<unknown>,
+): TiledeskApiError {
   const { status } = response;
   const retryable = status === 429 || status >= 500;
   return new TiledeskApiError(status === 401 ? 'TILEDESK_UNAUTHORIZED' : 'TILEDESK_HTTP', {

@@ -30,7 +30,13 @@ export const TiledeskRequest = z.looseObject({
   status: z.number(),
   participants: z.array(z.string()).optional(),
   participatingAgents: z
-    .array(z.looseObject({ _id: z.string().optional(), firstname: z.string().optional(), lastname: z.string().optional() }))
+    .array(
+      z.looseObject({
+        _id: z.string().optional(),
+        firstname: z.string().optional(),
+        lastname: z.string().optional(),
+      }),
+    )
     .optional(),
 });
 export type TiledeskRequest = z.infer<typeof TiledeskRequest>;

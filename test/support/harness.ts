@@ -1,0 +1,146 @@
+import {
+  ActivityHandler,
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  MemoryStorage,
+  type Storage,
+  type TurnContext,
+} from 'botbuilder';
+import { TiledeskHandoff, type TiledeskHandoffOptions, type TiledeskError } from '../../lib';
+import { startBotServer, type BotServer } from './bot-server';
+import { FakeChannel, type FakeUser } from './fake-channel';
+import { TiledeskStandIn, type StandInOptions } from './tiledesk-standin';
+
+/**
+ * The whole loop on loopback: a fake Bot Framework channel ⇄ a real CloudAdapter + restify bot
+ * with the Tiledesk middleware ⇄ the Tiledesk stand-in (which posts webhooks back to the bot).
+ */
+export interface Harness {
+  standin: TiledeskStandIn;
+  channel: FakeChannel;
+  bot: BotServer;
+  tiledesk: TiledeskHandoff;
+  storage: Storage;
+  errors: TiledeskError[];
+  user(
+    conversationId: string,
+    userId?: string,
+    name?: string,
+  ): FakeUser & { sayAndWait(text: string): Promise<void> };
+  /** Waits until the middleware has nothing queued (posts and webhook deliveries). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  standin?: StandInOptions;
+  /** The bot's logic; default: an echo bot ("Echo: <text>"). */
+  logic?: (context: TurnContext) => Promise<void>;
+  tiledesk?: Partial<Omit<TiledeskHandoffOptions, 'adapter'>>;
+  settings?: Record<string, string>;
+  storage?: Storage;
+  /** Do not call tiledesk.start() (no subscriptions). */
+  noStart?: boolean;
+}
+
+export class EchoBot extends ActivityHandler {
+  readonly events: { name: string | undefined; value: unknown }[] = [];
+  constructor() {
+    super();
+    this.onMessage(async (context, next) => {
+      await context.sendActivity(`Echo: ${context.activity.text ?? ''}`);
+      await next();
+    });
+    this.onEvent(async (context, next) => {
+      this.events.push({ name: context.activity.name, value: context.activity.value });
+      await next();
+    });
+  }
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const standin = new TiledeskStandIn({
+    commandDelayMs: 5,
+    webhookRetryDelaysMs: [20, 40],
+    ...options.standin,
+  });
+  await standin.start();
+  const channel = new FakeChannel();
+  await channel.start();
+  const adapter = new CloudAdapter(
+    new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '' }),
+  );
+  const echo = new EchoBot();
+  const logic = options.logic ?? ((context: TurnContext) => echo.run(context));
+  let webhook: TiledeskHandoff['webhookHandler'] | undefined;
+  const bot = await startBotServer({
+    adapter,
+    logic,
+    extraRoutes: (server) => {
+      server.post('/api/tiledesk', async (req, res) => {
+        if (!webhook) throw new Error('webhook not ready');
+        await webhook(req, res);
+      });
+    },
+  });
+  const storage = options.storage ?? new MemoryStorage();
+  const errors: TiledeskError[] = [];
+  const tiledesk = new TiledeskHandoff({
+    adapter,
+    storage,
+    bot: logic,
+    onError: (e) => errors.push(e),
+    appSettings: {
+      TiledeskApiUrl: standin.url,
+      TiledeskProjectId: standin.projectId,
+      TiledeskEmail: standin.admin.email,
+      TiledeskPassword: standin.admin.password,
+      TiledeskProjectSecret: standin.projectSecret,
+      TiledeskWebhookUrl: `${bot.url}/api/tiledesk`,
+      TiledeskBotName: 'Echo Bot',
+      MicrosoftAppId: '',
+      ...options.settings,
+    },
+    ...options.tiledesk,
+  });
+  webhook = tiledesk.webhookHandler;
+  adapter.use(tiledesk);
+  if (!options.noStart) await tiledesk.start();
+
+  const settle = async () => {
+    // Posts may trigger webhooks, which may trigger sends; loop until everything is quiet.
+    for (let i = 0; i < 50; i++) {
+      await tiledesk.whenIdle();
+      await new Promise((r) => setTimeout(r, 10));
+      const busy = standin.pendingWork ? standin.pendingWork() : 0;
+      await tiledesk.whenIdle();
+      if (busy === 0) return;
+    }
+  };
+
+  return {
+    standin,
+    channel,
+    bot,
+    tiledesk,
+    storage,
+    errors,
+    user: (conversationId, userId, name) => {
+      const u = channel.user(conversationId, userId, name);
+      return Object.assign(u, {
+        sayAndWait: async (text: string) => {
+          const r = await u.say(bot.messagesUrl, text);
+          if (r.status !== 200) throw new Error(`bot answered ${r.status}`);
+          await settle();
+        },
+      });
+    },
+    settle,
+    stop: async () => {
+      await tiledesk.stop(1000);
+      await bot.stop();
+      await channel.stop();
+      await standin.stop();
+    },
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Request/message service: creation, message storage + events, the simulated chat21 round trip,
+ * `\agent` / `\close`, routing and closing (tiledesk-api.md §2-§4). Used by the HTTP routes and by
+ * the in-process agent controls alike, so both follow the same code path.
+ */
+import type { Store } from './model';
+import type { StandInMessage, StandInRequest, StandInUserDoc } from './types';
+import type { WebhookDispatcher } from './webhooks';
+import { chatClosed, memberJoined, touchingOperator, type MessageInput } from './message-builders';
+import { buildRequest, setParticipants, type RequestInput } from './request-doc';
+import { nowIso, objectId, TimerSet } from './util';
+
+export type { RequestInput } from './request-doc';
+export type { MessageInput } from './message-builders';
+
+const CLOSED = 1000;
+
+/** EventEmitter2 pattern `message.create.**.channel.*` never matches a name containing '.' (§5.2). */
+function channelEvent(prefix: string, name: string): string[] {
+  return name.includes('.') ? [] : [prefix + name];
+}
+
+export class Conversations {
+  constructor(
+    private readonly store: Store,
+    private readonly hooks: WebhookDispatcher,
+    private readonly timers: TimerSet,
+    private readonly commandDelayMs: number,
+    private readonly labels: Record<string, string>,
+  ) {}
+
+  /** requestService.create (§2.2). Returns the newly assigned agents (announced after the first message). */
+  createRequest(input: RequestInput): { request: StandInRequest; joined: StandInUserDoc[] } {
+    const request = buildRequest(this.store, input);
+    let joined: StandInUserDoc[] = [];
+    if (input.status !== undefined) {
+      request.status = input.status; // e.g. 50 TEMP: no routing (§2.2 step 2)
+    } else if (input.participants !== undefined) {
+      setParticipants(this.store, request, input.participants);
+      request.status = 200;
+    } else {
+      joined = this.assign(request);
+    }
+    this.store.requests.set(request.request_id, request);
+    this.emitRequest('request.create', request);
+    return { request, joined };
+  }
+
+  /** routeInternal for an `assigned` department: one available agent → 200, else 100. */
+  private assign(request: StandInRequest): StandInUserDoc[] {
+    const before = request.participants;
+    const agent = request.department.routing === 'assigned' ? this.store.pickAgent() : undefined;
+    setParticipants(this.store, request, agent ? [agent._id] : []);
+    request.status = agent ? 200 : 100;
+    if (agent) request.assigned_at = nowIso();
+    request.snapshot.availableAgentsCount = this.store.availableAgentsCount();
+    return agent && !before.includes(agent._id) ? [agent] : [];
+  }
+
+  /**
+   * requestService.route with nobot (§4.2, §4.3). Unchanged status + participants → no events
+   * (`S:services/requestService.js#L280-300`). Returns the request.
+   */
+  route(request: StandInRequest): StandInRequest {
+    const beforeStatus = request.status;
+    const beforeParticipants = request.participants;
+    const joined = this.assign(request);
+    const same =
+      beforeStatus === request.status &&
+      beforeParticipants.length === request.participants.length &&
+      beforeParticipants.every((p, i) => request.participants[i] === p);
+    if (same) return request;
+    this.touch(request);
+    this.emitRequest('request.update', request);
+    this.announce(request, joined);
+    return request;
+  }
+
+  /** TOUCHING_OPERATOR (server) then chat21's "<firstname> added to group" (§4.2 step 4). */
+  announce(request: StandInRequest, joined: StandInUserDoc[]): void {
+    if (joined.length === 0) return;
+    if (request.status === 200) this.addMessage(request, touchingOperator(request, joined), false);
+    for (const a of joined) this.addMessage(request, memberJoined(a), true);
+  }
+
+  /** messageService.create + the events of §5.2. `lastMessage`: write `attributes.last_message`. */
+  addMessage(request: StandInRequest, input: MessageInput, lastMessage: boolean): StandInMessage {
+    const at = nowIso();
+    const message: StandInMessage = {
+      _id: objectId(),
+      senderFullname: input.senderFullname,
+      type: input.type ?? 'text',
+      channel_type: 'group',
+      status: input.status,
+      sender: input.sender,
+      recipient: request.request_id,
+      ...(input.text !== undefined && { text: this.applyLabels(input.text) }),
+      id_project: this.store.projectId,
+      createdBy: input.createdBy,
+      ...(input.metadata !== undefined && { metadata: input.metadata }),
+      ...(input.attributes !== undefined && { attributes: input.attributes }),
+      ...(input.language !== undefined && { language: input.language }),
+      channel: input.channel ?? { name: 'chat21' },
+      createdAt: at,
+      updatedAt: at,
+      __v: 0,
+    };
+    this.store.messagesOf(request.request_id).push(message);
+    if (lastMessage) {
+      request.attributes['last_message'] = { ...message };
+      request.updatedAt = at;
+    }
+    this.hooks.emit(
+      [
+        'message.create',
+        ...channelEvent('message.create.request.channel.', request.channel.name),
+        ...channelEvent('message.create.channel.', message.channel.name),
+      ],
+      () => ({ ...message, request }),
+    );
+    this.afterCreate(request, message);
+    return message;
+  }
+
+  /** `${KEY}` → the whole text becomes the label (§3.6 messageTransformerInterceptor). */
+  private applyLabels(text: string): string {
+    if (!text.includes('${')) return text;
+    for (const m of text.matchAll(/\$\{([^}]*)\}/g)) {
+      const label = m[1] !== undefined ? this.labels[m[1]] : undefined;
+      if (label !== undefined) return label;
+    }
+    return text;
+  }
+
+  /**
+   * Status 0 goes to chat21 and comes back as 200 after `commandDelayMs` — only for request ids
+   * starting with `support-group` (§2.1, §3.5). Status 200 is "received" at once. Anything else
+   * is never received. `message.received` runs the command interceptor (§4.1).
+   */
+  private afterCreate(request: StandInRequest, message: StandInMessage): void {
+    if (message.status === 200) {
+      this.timers.soon(() => this.received(message));
+    } else if (message.status === 0 && request.request_id.startsWith('support-group')) {
+      this.timers.after(this.commandDelayMs, () => {
+        message.status = 200;
+        message.updatedAt = nowIso();
+        this.received(message);
+      });
+    }
+  }
+
+  /** messageActionsInterceptor (§4.1): action = text after the first backslash. */
+  private received(message: StandInMessage): void {
+    const text = message.text;
+    if (text === undefined) return;
+    const slash = text.indexOf('\\');
+    if (slash < 0) return;
+    const action = text.substring(slash + 1);
+    const request = this.store.requests.get(message.recipient);
+    if (!request) return;
+    if (action === 'agent') this.route(request);
+    else if (action === 'close') this.close(request, message.sender);
+  }
+
+  /** updateWaitingTimeByRequestId: first reply of a participant. */
+  participantReplied(request: StandInRequest, sender: string): void {
+    if (!request.participants.includes(sender) || request.first_response_at !== undefined) return;
+    const now = Date.now();
+    request.first_response_at = new Date(now).toISOString();
+    request.waiting_time = now - Date.parse(request.createdAt);
+  }
+
+  /** closeRequestByRequestId (§2.4): already closed → only request.close + another "Chat closed". */
+  close(request: StandInRequest, closedBy: string): StandInRequest {
+    if (request.status !== CLOSED) {
+      const now = Date.now();
+      request.status = CLOSED;
+      request.transcript = this.transcript(request.request_id);
+      request.closed_at = new Date(now).toISOString();
+      request.closed_by = closedBy;
+      request.duration = now - Date.parse(request.createdAt);
+      this.touch(request);
+      this.emitRequest('request.update', request);
+    }
+    const messages = [...this.store.messagesOf(request.request_id)].sort((a, b) =>
+      a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0,
+    );
+    this.hooks.emit(['request.close'], () => ({
+      ...request,
+      messages,
+      transcript: request.transcript,
+    }));
+    this.addMessage(request, chatClosed(), false);
+    return request;
+  }
+
+  /** PATCH …/attributes: shallow merge, request.update. */
+  patchAttributes(request: StandInRequest, data: Record<string, unknown>): StandInRequest {
+    Object.assign(request.attributes, data);
+    this.touch(request);
+    this.emitRequest('request.update', request);
+    return request;
+  }
+
+  private transcript(requestId: string): string {
+    return this.store
+      .messagesOf(requestId)
+      .map(
+        (m) =>
+          `${new Date(m.createdAt).toLocaleString('it', { timeZone: 'UTC' })} ${m.senderFullname}: ${m.text}`,
+      )
+      .join('\r\n');
+  }
+
+  private touch(request: StandInRequest): void {
+    request.updatedAt = nowIso();
+    request.__v += 1;
+  }
+
+  private emitRequest(event: string, request: StandInRequest): void {
+    this.hooks.emit([event], () => request);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * TiledeskStandIn: a loopback stand-in for the Tiledesk REST API + webhooks, reproducing the
+ * behaviour (quirks included) documented in /work/shared/tiledesk-api.md, plus in-process controls
+ * for tests (act as an agent, latency, faults, holds). The HTTP pipeline is described in server.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { Auth } from './auth';
+import { Conversations } from './conversation';
+import { agentConsoleMessage } from './message-builders';
+import { ADMIN_USER_ID, DEFAULT_AGENT, Store } from './model';
+import { Router } from './router';
+import { AuthRoutes } from './routes-auth';
+import { MessageRoutes } from './routes-messages';
+import { RequestRoutes } from './routes-requests';
+import { SubscriptionRoutes } from './routes-subscriptions';
+import { HttpFront } from './server';
+import type {
+  StandInCall,
+  StandInDelivery,
+  StandInFault,
+  StandInHold,
+  StandInMessage,
+  StandInOptions,
+  StandInRequest,
+  StandInSubscription,
+  StandInUserDoc,
+} from './types';
+import { clone, TimerSet } from './util';
+import { WebhookDispatcher } from './webhooks';
+
+export type * from './types';
+
+export class TiledeskStandIn {
+  readonly projectId: string;
+  readonly projectSecret: string;
+  readonly admin: { email: string; password: string };
+  /** The admin account's user id (also `createdBy` of its subscriptions). */
+  readonly adminUserId = ADMIN_USER_ID;
+
+  private readonly store: Store;
+  private readonly hooks: WebhookDispatcher;
+  private readonly conv: Conversations;
+  private readonly front: HttpFront;
+  private readonly timers = new TimerSet();
+  private baseUrl: string | undefined;
+
+  constructor(options: StandInOptions = {}) {
+    this.projectId = options.projectId ?? '65a1b2c3d4e5f6a7b8c9d0e1';
+    this.projectSecret = options.projectSecret ?? 'standin-project-secret';
+    this.admin = {
+      ...(options.admin ?? { email: 'admin@example.com', password: 'admin-password' }),
+    };
+    const agents = (options.agents ?? [DEFAULT_AGENT]).map((a) => ({ ...a }));
+    this.store = new Store(this.projectId, this.admin, agents, options.departments ?? []);
+    const auth = new Auth(
+      this.store,
+      this.projectSecret,
+      randomBytes(32).toString('hex'),
+      this.admin.password,
+    );
+    this.hooks = new WebhookDispatcher({
+      projectId: this.projectId,
+      origin: options.webhookOrigin ?? 'http://localhost:3000',
+      retryDelaysMs: options.webhookRetryDelaysMs ?? [2500, 4500],
+      subscriptions: () => this.store.subscriptions.values(),
+    });
+    this.conv = new Conversations(
+      this.store,
+      this.hooks,
+      this.timers,
+      options.commandDelayMs ?? 20,
+      options.labels ?? {},
+    );
+    const router = new Router(
+      this.store,
+      auth,
+      new AuthRoutes(this.store, auth, this.admin.password),
+      new MessageRoutes(this.store, auth, this.conv),
+      new RequestRoutes(this.store, auth, this.conv),
+      new SubscriptionRoutes(this.store, auth),
+    );
+    this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.baseUrl = await this.front.listen();
+  }
+
+  /** Closes the server and every socket; cancels command timers, latency and webhook retries. */
+  async stop(): Promise<void> {
+    this.timers.clear();
+    this.hooks.stop();
+    await this.front.close();
+  }
+
+  get url(): string {
+    if (this.baseUrl === undefined) throw new Error('TiledeskStandIn not started');
+    return this.baseUrl;
+  }
+
+  // ---- inspection (copies: the live documents never leave the stand-in) -------------------
+
+  request(requestId: string): StandInRequest | undefined {
+    const r = this.store.requests.get(requestId);
+    return r ? clone(r) : undefined;
+  }
+
+  messages(requestId: string): StandInMessage[] {
+    return clone(this.store.messages.get(requestId) ?? []);
+  }
+
+  get requests(): ReadonlyMap<string, StandInRequest> {
+    return new Map([...this.store.requests].map(([k, v]) => [k, clone(v)]));
+  }
+
+  get calls(): ReadonlyArray<StandInCall> {
+    return this.front.calls;
+  }
+
+  get deliveries(): ReadonlyArray<StandInDelivery> {
+    return this.hooks.deliveries;
+  }
+
+  subscriptions(): StandInSubscription[] {
+    return [...this.store.subscriptions.values()].map((s) => ({ ...s }));
+  }
+
+  /**
+   * Work the stand-in will still do on its own: chat21 round trips / commands, delayed responses,
+   * webhook deliveries scheduled, in flight or waiting for a retry. Held requests are not counted.
+   */
+  pendingWork(): number {
+    return this.timers.size + this.hooks.pending;
+  }
+
+  /** Polls `condition` every 5 ms; rejects after `timeoutMs`. */
+  async waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline)
+        throw new Error(`TiledeskStandIn.waitFor: timed out after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  // ---- act as a human agent (same code paths as the agent console via chat21) --------------
+
+  agentReply(
+    requestId: string,
+    text: string,
+    opts: {
+      agentId?: string;
+      type?: string;
+      metadata?: Record<string, unknown>;
+      attributes?: Record<string, unknown>;
+    } = {},
+  ): StandInMessage {
+    const request = this.mustRequest(requestId);
+    const agent = this.agentFor(request, opts.agentId);
+    const message = this.conv.addMessage(request, agentConsoleMessage(agent, text, opts), true);
+    this.conv.participantReplied(request, agent._id);
+    return clone(message);
+  }
+
+  /** A private note: `attributes.subtype: 'private'` (§5.4). */
+  agentNote(requestId: string, text: string, opts: { agentId?: string } = {}): StandInMessage {
+    const request = this.mustRequest(requestId);
+    const agent = this.agentFor(request, opts.agentId);
+    const input = agentConsoleMessage(agent, text, { attributes: { subtype: 'private' } });
+    return clone(this.conv.addMessage(request, input, true));
+  }
+
+  /** Same path as `PUT /{p}/requests/{id}/close` with closed_by = the agent. */
+  agentClose(requestId: string, opts: { agentId?: string } = {}): void {
+    const request = this.mustRequest(requestId);
+    this.conv.close(request, this.agentFor(request, opts.agentId)._id);
+  }
+
+  /**
+   * A queued request gets an agent (what Tiledesk's routing queue does when one becomes
+   * available): routes it again, with the same side effects as `PUT …/agent`.
+   */
+  routeQueued(requestId: string): StandInRequest {
+    return clone(this.conv.route(this.mustRequest(requestId)));
+  }
+
+  /** Also accepts the admin account's id (`adminUserId`): available admins are routable (§7). */
+  setAgentAvailable(agentId: string, available: boolean): void {
+    this.store.setAvailable(agentId, available);
+  }
+
+  // ---- faults & latency --------------------------------------------------------------------
+
+  setLatency(ms: number): void {
+    this.front.latencyMs = Math.max(0, ms);
+  }
+
+  injectFault(fault: StandInFault): void {
+    this.front.faults.add(fault);
+  }
+
+  clearFaults(): void {
+    this.front.faults.clear();
+  }
+
+  /** Matching requests are held before processing; `release()` processes and answers them. */
+  hold(match: { method?: string; path?: RegExp } = {}): StandInHold {
+    return this.front.holds.add(match);
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private mustRequest(requestId: string): StandInRequest {
+    const r = this.store.requests.get(requestId);
+    if (!r) throw new Error(`TiledeskStandIn: unknown request ${requestId}`);
+    return r;
+  }
+
+  /** Explicit agent, else the first agent participant, else the first configured agent. */
+  private agentFor(request: StandInRequest, agentId: string | undefined): StandInUserDoc {
+    const id = agentId ?? request.participantsAgents[0] ?? this.store.routable[0];
+    const user = id !== undefined ? this.store.users.get(id) : undefined;
+    if (!user) throw new Error(`TiledeskStandIn: unknown agent ${String(id)}`);
+    return user;
+  }
+}

@@ -1,0 +1,88 @@
+/** Route dispatch in the order of `S:app.js`: auth routes, public project helpers, then project routes. */
+import type { Auth } from './auth';
+import type { Ctx, Reply } from './http-util';
+import { json } from './http-util';
+import type { Store } from './model';
+import type { AuthRoutes } from './routes-auth';
+import type { MessageRoutes } from './routes-messages';
+import type { RequestRoutes } from './routes-requests';
+import type { SubscriptionRoutes } from './routes-subscriptions';
+import { isValidObjectId } from './util';
+
+/** Express finalhandler 404. */
+function notFound(ctx: Ctx): Reply {
+  const body = `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n</head>\n<body>\n<pre>Cannot ${ctx.method} ${ctx.path}</pre>\n</body>\n</html>\n`;
+  return { status: 404, body, contentType: 'text/html; charset=utf-8' };
+}
+
+export class Router {
+  constructor(
+    private readonly store: Store,
+    private readonly auth: Auth,
+    private readonly authRoutes: AuthRoutes,
+    private readonly messages: MessageRoutes,
+    private readonly requests: RequestRoutes,
+    private readonly subscriptions: SubscriptionRoutes,
+  ) {}
+
+  handle(ctx: Ctx): Reply {
+    const [first, second] = ctx.segments;
+    if (first === undefined) {
+      return ctx.method === 'GET'
+        ? {
+            status: 200,
+            body: "Hello from Tiledesk server. It's UP. (stand-in)",
+            contentType: 'text/html; charset=utf-8',
+          }
+        : notFound(ctx);
+    }
+    if (first === 'auth') return this.authRoutes.handle(ctx) ?? notFound(ctx);
+    if (first === 'projects') return this.publicProject(ctx) ?? notFound(ctx);
+
+    // projectSetter (`S:app.js#L464-512`) runs before authentication.
+    if (!isValidObjectId(first)) return json(400, { error: 'Invalid project id: ' + first });
+    if (first !== this.store.projectId)
+      return json(400, { error: 'Project not found with id: ' + first });
+    if (second !== 'requests' && second !== 'subscriptions') return notFound(ctx);
+
+    const authn = this.auth.authenticate(
+      typeof ctx.headers.authorization === 'string' ? ctx.headers.authorization : undefined,
+    );
+    if ('reply' in authn) return authn.reply;
+    ctx.principal = authn.principal;
+
+    let reply: Reply | undefined;
+    if (second === 'subscriptions') {
+      reply = this.subscriptions.handle(ctx);
+    } else {
+      const [, , requestId, action, extra] = ctx.segments;
+      reply =
+        requestId !== undefined && action === 'messages' && extra === undefined
+          ? this.messages.handle(ctx, requestId)
+          : this.requests.handle(ctx);
+    }
+    return reply ?? notFound(ctx);
+  }
+
+  /** `GET /projects/{p}/isopen`, `GET /projects/{p}/users/availables` — no auth (§1.1). */
+  private publicProject(ctx: Ctx): Reply | undefined {
+    const [, projectId, a, b] = ctx.segments;
+    if (ctx.method !== 'GET' || projectId === undefined) return undefined;
+    if (a === 'isopen' && b === undefined) return json(200, { isopen: true });
+    if (a === 'users' && b === 'availables' && ctx.segments.length === 4) {
+      if (projectId !== this.store.projectId) return json(200, []);
+      const list = this.store.routable
+        .map((id) => ({ pu: this.store.projectUserById(id), user: this.store.users.get(id) }))
+        .filter((x) => x.pu?.user_available === true && x.user !== undefined)
+        .map(({ pu, user }) => ({
+          id: user?._id,
+          pu_id: pu?._id,
+          fullname: `${user?.firstname} ${user?.lastname}`,
+          email: user?.email,
+          assigned_request: pu?.number_assigned_requests,
+        }));
+      return json(200, list);
+    }
+    return undefined;
+  }
+}
