@@ -10,16 +10,28 @@ import { TiledeskConfigError } from './errors';
 const objectId = z.string().regex(/^[0-9a-fA-F]{24}$/, 'must be 24 hexadecimal characters');
 const httpUrl = z
   .string()
-  .regex(/^https?:\/\/[^\s/]+/i, 'must be an http(s) URL')
+  .refine((u) => isHttpUrl(u), { error: 'must be an http(s) URL' })
   .transform((u) => u.replace(/\/+$/, ''));
 const nonEmpty = z.string().min(1, 'must not be empty');
 const csv = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
-const number = (min: number, max: number) =>
-  z.coerce.number().refine((n) => Number.isFinite(n) && n >= min && n <= max, {
-    error: `must be a number from ${min} to ${max}`,
-  });
+const number = (min: number, max: number) => {
+  const error = `must be a number from ${min} to ${max}`;
+  return z.coerce
+    .number({ error })
+    .refine((n) => Number.isFinite(n) && n >= min && n <= max, { error });
+};
+
+function isHttpUrl(value: string): boolean {
+  if (/\s/.test(value)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 interface SettingSpec {
   key: string;

@@ -29,8 +29,9 @@ export function classifyMessage(
   if (label?.key === 'MEMBER_JOINED_GROUP') {
     const p = label.parameters;
     const agentId = typeof p['member_id'] === 'string' ? p['member_id'] : undefined;
-    if (agentId && (ownSenders.has(agentId) || agentId === 'system')) {
-      return { kind: 'ignore', reason: 'own member joined' };
+    // chat21 also announces the requester (and `system`) joining on creation (§2.2 step 4).
+    if (!agentId || !isAgent(agentId, message.request)) {
+      return { kind: 'ignore', reason: 'not an agent joining' };
     }
     const name = p['fullname'] ?? p['firstname'];
     return { kind: 'joined', agentId, agentName: typeof name === 'string' ? name : undefined };
@@ -49,6 +50,16 @@ export function classifyMessage(
     return { kind: 'ignore', reason: 'empty' };
   }
   return { kind: 'agent' };
+}
+
+/**
+ * An agent is a participant of the request; without the request in the payload, agent ids are
+ * Tiledesk user ObjectIds (24 hex), never our end users' `<project>_<channel>_<hash>` ids.
+ */
+function isAgent(memberId: string, request: Record<string, unknown> | undefined): boolean {
+  const list = request?.['participantsAgents'] ?? request?.['participants'];
+  if (Array.isArray(list)) return list.includes(memberId);
+  return /^[0-9a-f]{24}$/i.test(memberId);
 }
 
 function labelOf(

@@ -47,12 +47,19 @@ export class ConversationStore {
     return parseRecord(key, items[key]);
   }
 
-  /** Creates the record (and its request index) if absent; returns what is stored. */
-  async create(convKey: string, record: ConversationRecord): Promise<void> {
+  /**
+   * Creates the record (and its request index) unless one exists, and returns what is stored.
+   * `Storage` has no create-only write, so two instances racing on a brand-new conversation can
+   * both write; they write the same content (the request id is derived, not random).
+   */
+  async create(convKey: string, record: ConversationRecord): Promise<ConversationRecord> {
+    const existing = await this.get(convKey);
+    if (existing) return existing;
     await this.storage.write({
       [storageKeys.conversation(convKey)]: { ...record, eTag: '*' },
       [storageKeys.request(record.requestId)]: { convKey, eTag: '*' },
     });
+    return record;
   }
 
   /**

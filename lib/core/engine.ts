@@ -164,7 +164,8 @@ export class Engine {
       const record = await this.store.get(convKey);
       if (record) return { convKey, mode: record.mode };
       const requestId = requestIdFor(this.settings.projectId, convKey, 0);
-      await this.store.create(convKey, newRecord(reference, requestId));
+      const created = await this.store.create(convKey, newRecord(reference, requestId));
+      return { convKey, mode: created.mode };
     } catch (err) {
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
     }

@@ -42,7 +42,7 @@ export function toTiledeskMessages(activity: ChatActivity): OutgoingMessage[] {
       const card = describeCard(attachment.content);
       if (card.text) lines.push(card.text);
       buttons.push(...card.buttons);
-    } else if (attachment.contentUrl && !attachment.contentUrl.startsWith('data:')) {
+    } else if (attachment.contentUrl && !/^data:/i.test(attachment.contentUrl)) {
       out.push(mediaMessage(attachment, attachment.contentUrl));
     } else {
       lines.push(`[${attachment.name ?? attachment.contentType}]`);
@@ -64,7 +64,7 @@ export function toTiledeskMessages(activity: ChatActivity): OutgoingMessage[] {
 
 function mediaMessage(attachment: ChatAttachment, src: string): OutgoingMessage {
   const isImage = attachment.contentType.startsWith('image/');
-  const name = attachment.name ?? src.split('/').pop()?.split('?')[0] ?? 'file';
+  const name = attachment.name || src.split('?')[0]!.split('/').pop() || 'file';
   return {
     type: isImage ? 'image' : 'file',
     // §3.2: on a new request `text` is required even for media (it becomes first_text).

@@ -21,6 +21,7 @@ export function findKeyword(
   const lower = text.toLocaleLowerCase();
   for (const keyword of keywords) {
     const k = keyword.toLocaleLowerCase();
+    if (k === '') continue;
     let from = 0;
     for (;;) {
       const at = lower.indexOf(k, from);

@@ -206,7 +206,12 @@ function matchesAny(given: string, secrets: readonly string[]): boolean {
 }
 
 function header(headers: WebhookRequest['headers'], name: string): string | undefined {
-  const value = headers[name] ?? headers[name.toLowerCase()];
+  let value = headers[name];
+  if (value === undefined) {
+    // Node lower-cases header names; other hosts may not.
+    const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+    value = key === undefined ? undefined : headers[key];
+  }
   return Array.isArray(value) ? value[0] : value;
 }
 

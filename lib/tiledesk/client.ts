@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
+import axios, { AxiosHeaders, type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import type { z } from 'zod';
 import { TiledeskApiError } from '../errors';
 import {
@@ -216,7 +216,9 @@ function httpError(
     status,
     detail: describeBody(response.data),
     retryable,
-    retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+    retryAfterMs: parseRetryAfter(
+      AxiosHeaders.from(response.headers as Record<string, string>).get('retry-after'),
+    ),
   });
 }
 

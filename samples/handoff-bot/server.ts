@@ -30,12 +30,21 @@ export interface SampleServer {
   stop(): Promise<void>;
 }
 
-/** The whole sample bot: CloudAdapter + restify + the Tiledesk middleware, from app settings. */
+/**
+ * The whole sample bot: CloudAdapter + restify + the Tiledesk middleware, from app settings.
+ * `settings` may be a function of the bot's own URL (the demo listens on a free port first).
+ */
 export async function startSampleServer(
-  env: AppSettings,
+  settings: AppSettings | ((botUrl: string) => AppSettings),
   port: number,
   host = '127.0.0.1',
 ): Promise<SampleServer> {
+  const server = restify.createServer();
+  server.use(restify.plugins.bodyParser());
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const url = `http://${host}:${server.address().port}`;
+  const env = typeof settings === 'function' ? settings(url) : settings;
+
   const adapter = new CloudAdapter(
     new ConfigurationBotFrameworkAuthentication(
       env as ConfigurationBotFrameworkAuthenticationOptions,
@@ -46,24 +55,20 @@ export async function startSampleServer(
     await context.sendActivity('Sorry, something went wrong.');
   };
   const bot = new EchoBot();
+  server.post('/api/messages', async (req, res) => {
+    await adapter.process(req as never, res as never, (context) => bot.run(context));
+  });
 
-  // --- botbuilder-tiledesk: these five lines are all a bot needs ---
+  // --- botbuilder-tiledesk: these lines are all a bot needs ---
   const tiledesk = new TiledeskHandoff({ adapter, appSettings: env, bot });
   adapter.use(tiledesk);
-  const server = restify.createServer();
-  server.use(restify.plugins.bodyParser());
   server.post(
     '/api/tiledesk',
     tiledesk.webhookHandler as (req: unknown, res: unknown) => Promise<void>,
   );
-  // ----------------------------------------------------------------
-
-  server.post('/api/messages', async (req, res) => {
-    await adapter.process(req as never, res as never, (context) => bot.run(context));
-  });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
   await tiledesk.start();
-  const url = `http://${host}:${server.address().port}`;
+  // -------------------------------------------------------------
+
   return {
     url,
     tiledesk,

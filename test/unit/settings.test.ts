@@ -1,0 +1,465 @@
+import { expect } from 'chai';
+import { TiledeskConfigError } from '../../lib/errors';
+import { type AppSettings, resolveSettings, type TiledeskSettingsInput } from '../../lib/settings';
+
+/** The four required keys, all valid. */
+const REQUIRED: AppSettings = {
+  TiledeskProjectId: '65a1b2c3d4e5f6a7b8c9d0e1',
+  TiledeskEmail: 'bot-admin@acme.example',
+  TiledeskPassword: 'pa55-w0rd',
+  TiledeskWebhookUrl: 'https://mybot.example.com/api/tiledesk',
+};
+
+const HELP = {
+  TiledeskProjectId:
+    'Set it to your Tiledesk project id (24 hex characters; Dashboard → Settings → Project).',
+  TiledeskEmail: 'Set it to the email of a Tiledesk account with admin role in the project.',
+  TiledeskPassword: 'Set it to the password of that Tiledesk admin account.',
+  TiledeskWebhookUrl:
+    'Set it to the public URL where Tiledesk must POST webhooks, e.g. https://mybot.example.com/api/tiledesk.',
+  TiledeskChannelName:
+    'Set it to the Tiledesk channel name of mirrored requests (default botframework).',
+  TiledeskTimeoutMs: 'Set it to the timeout of one Tiledesk HTTP call in milliseconds.',
+  TiledeskHandoffMinScore: 'Set it to the minimum intent score (0 to 1) that starts a handoff.',
+  TiledeskHandoffMethod:
+    'Set it to "route" (PUT …/agent, synchronous) or "command" (the hidden \\agent message).',
+  TiledeskProjectSecret:
+    'Set it to the project visitor-authentication secret (Settings → Visitor Authentication), or leave it unset for anonymous end users.',
+  TiledeskApiUrl:
+    'Set it to the Tiledesk REST base URL, e.g. https://api.tiledesk.com/v3 (no trailing slash needed).',
+} as const;
+
+/** Runs resolveSettings and returns the TiledeskConfigError it must throw. */
+function configError(app: AppSettings, overrides: TiledeskSettingsInput = {}): TiledeskConfigError {
+  try {
+    resolveSettings(app, overrides);
+  } catch (err) {
+    expect(err).to.be.instanceOf(TiledeskConfigError);
+    return err as TiledeskConfigError;
+  }
+  throw new Error('resolveSettings did not throw');
+}
+
+describe('resolveSettings', () => {
+  it('applies every default when only the required keys are set', () => {
+    expect(resolveSettings(REQUIRED)).to.deep.equal({
+      apiUrl: 'https://api.tiledesk.com/v3',
+      projectId: '65a1b2c3d4e5f6a7b8c9d0e1',
+      email: 'bot-admin@acme.example',
+      password: 'pa55-w0rd',
+      projectSecret: undefined,
+      webhookUrl: 'https://mybot.example.com/api/tiledesk',
+      departmentId: undefined,
+      channelName: 'botframework',
+      botName: 'Bot',
+      microsoftAppId: '',
+      timeoutMs: 10_000,
+      handoffKeywords: ['human', 'agent', 'operator'],
+      handoffIntent: 'Handoff',
+      handoffMinScore: 0.5,
+      handoffMethod: 'route',
+      textConnecting: 'Connecting you to a human agent…',
+      textAssigned: '{agent} has joined the chat.',
+      textQueued:
+        'All our agents are busy right now. Stay here: an agent will answer as soon as one is free.',
+      textFailed: "Sorry, I couldn't reach a human agent right now. You can keep chatting with me.",
+      textClosed: 'The agent has closed the chat. You are back with the bot.',
+    });
+  });
+
+  it('reads every PascalCase app setting and coerces numbers', () => {
+    const settings = resolveSettings({
+      ...REQUIRED,
+      TiledeskApiUrl: 'http://localhost:3000',
+      TiledeskProjectSecret: 'proj-secret',
+      TiledeskDepartmentId: 'ABCDEF0123456789abcdef01',
+      TiledeskChannelName: 'bf_teams-2',
+      TiledeskBotName: 'Acme Assistant',
+      MicrosoftAppId: 'app-id-1',
+      TiledeskTimeoutMs: '2500',
+      TiledeskHandoffIntent: 'TalkToHuman',
+      TiledeskHandoffMinScore: '0.8',
+      TiledeskHandoffMethod: 'command',
+      TiledeskTextConnecting: '',
+    });
+    expect(settings).to.include({
+      apiUrl: 'http://localhost:3000',
+      projectSecret: 'proj-secret',
+      departmentId: 'ABCDEF0123456789abcdef01',
+      channelName: 'bf_teams-2',
+      botName: 'Acme Assistant',
+      microsoftAppId: 'app-id-1',
+      timeoutMs: 2500,
+      handoffIntent: 'TalkToHuman',
+      handoffMinScore: 0.8,
+      handoffMethod: 'command',
+      // '' counts as unset, so the default text comes back (not '').
+      textConnecting: 'Connecting you to a human agent…',
+    });
+  });
+
+  it('throws ONE TiledeskConfigError naming every missing required key', () => {
+    const error = configError({});
+
+    expect(error.code).to.equal('TILEDESK_CONFIG');
+    expect(error.name).to.equal('TiledeskConfigError');
+    expect(error.issues.map((i) => i.key)).to.deep.equal([
+      'TiledeskProjectId',
+      'TiledeskEmail',
+      'TiledeskPassword',
+      'TiledeskWebhookUrl',
+    ]);
+    expect(error.context).to.deep.equal({
+      keys: ['TiledeskProjectId', 'TiledeskEmail', 'TiledeskPassword', 'TiledeskWebhookUrl'],
+    });
+    expect(error.message.split('\n')).to.deep.equal([
+      '[botbuilder-tiledesk] Invalid Tiledesk settings:',
+      `  - TiledeskProjectId: missing. ${HELP.TiledeskProjectId}`,
+      `  - TiledeskEmail: missing. ${HELP.TiledeskEmail}`,
+      `  - TiledeskPassword: missing. ${HELP.TiledeskPassword}`,
+      `  - TiledeskWebhookUrl: missing. ${HELP.TiledeskWebhookUrl}`,
+    ]);
+  });
+
+  it('treats empty-string app settings as unset (KEY= in a .env file)', () => {
+    const error = configError({
+      TiledeskProjectId: '',
+      TiledeskEmail: '',
+      TiledeskPassword: '',
+      TiledeskWebhookUrl: '',
+      TiledeskTimeoutMs: '',
+      TiledeskHandoffMethod: '',
+    });
+    // Only the 4 required keys: '' for the optional ones falls back to their defaults.
+    expect(error.issues).to.deep.equal([
+      { key: 'TiledeskProjectId', problem: `missing. ${HELP.TiledeskProjectId}` },
+      { key: 'TiledeskEmail', problem: `missing. ${HELP.TiledeskEmail}` },
+      { key: 'TiledeskPassword', problem: `missing. ${HELP.TiledeskPassword}` },
+      { key: 'TiledeskWebhookUrl', problem: `missing. ${HELP.TiledeskWebhookUrl}` },
+    ]);
+    const ok = resolveSettings({ ...REQUIRED, TiledeskTimeoutMs: '', TiledeskHandoffMethod: '' });
+    expect(ok.timeoutMs).to.equal(10_000);
+    expect(ok.handoffMethod).to.equal('route');
+  });
+
+  it('lists every invalid value in one error, with the problem and the help text', () => {
+    const error = configError({
+      ...REQUIRED,
+      TiledeskProjectId: '65a1b2c3d4e5f6a7b8c9d0e', // 23 hex
+      TiledeskEmail: 'not-an-email',
+      TiledeskWebhookUrl: 'hooks.acme.invalid/api/tiledesk',
+      TiledeskChannelName: 'bot.framework',
+      TiledeskHandoffMinScore: '2',
+      TiledeskHandoffMethod: 'x',
+      TiledeskTimeoutMs: 'abc',
+    });
+
+    expect(error.issues.map((i) => i.key)).to.deep.equal([
+      'TiledeskProjectId',
+      'TiledeskEmail',
+      'TiledeskWebhookUrl',
+      'TiledeskChannelName',
+      'TiledeskTimeoutMs',
+      'TiledeskHandoffMinScore',
+      'TiledeskHandoffMethod',
+    ]);
+    const lines = error.message.split('\n');
+    expect(lines[0]).to.equal('[botbuilder-tiledesk] Invalid Tiledesk settings:');
+    expect(lines).to.include.members([
+      `  - TiledeskProjectId: must be 24 hexadecimal characters. ${HELP.TiledeskProjectId}`,
+      `  - TiledeskEmail: must be an email address. ${HELP.TiledeskEmail}`,
+      `  - TiledeskWebhookUrl: must be an http(s) URL. ${HELP.TiledeskWebhookUrl}`,
+      `  - TiledeskChannelName: may only contain letters, digits, "_" and "-" (no dots). ${HELP.TiledeskChannelName}`,
+      `  - TiledeskHandoffMinScore: must be a number from 0 to 1. ${HELP.TiledeskHandoffMinScore}`,
+      `  - TiledeskHandoffMethod: must be "route" or "command". ${HELP.TiledeskHandoffMethod}`,
+    ]);
+    expect(lines).to.have.length(8);
+    // The timeout line names the key and says what to put there (its wording: see the next test).
+    const timeout = error.issues.find((i) => i.key === 'TiledeskTimeoutMs');
+    expect(timeout?.problem.endsWith(HELP.TiledeskTimeoutMs)).to.equal(true);
+    // No invalid value is echoed.
+    for (const value of ['not-an-email', 'hooks.acme.invalid', 'bot.framework', "'x'", 'abc']) {
+      expect(error.message).not.to.include(value);
+    }
+  });
+
+  // Regression: z.coerce.number() rejects NaN before the refine runs, so a
+  // non-numeric value gets zod's generic text instead of the range the refine was written for.
+  it('a non-numeric number setting says which range is allowed', () => {
+    const error = configError({ ...REQUIRED, TiledeskTimeoutMs: 'abc' });
+    expect(error.issues).to.deep.equal([
+      {
+        key: 'TiledeskTimeoutMs',
+        problem: `must be a number from 100 to 120000. ${HELP.TiledeskTimeoutMs}`,
+      },
+    ]);
+  });
+
+  const numberBounds: { name: string; app: AppSettings; key: string; ok: boolean }[] = [
+    {
+      name: 'timeout 99 (below 100)',
+      app: { TiledeskTimeoutMs: '99' },
+      key: 'TiledeskTimeoutMs',
+      ok: false,
+    },
+    { name: 'timeout 100', app: { TiledeskTimeoutMs: '100' }, key: 'TiledeskTimeoutMs', ok: true },
+    {
+      name: 'timeout 120000',
+      app: { TiledeskTimeoutMs: '120000' },
+      key: 'TiledeskTimeoutMs',
+      ok: true,
+    },
+    {
+      name: 'timeout 120001',
+      app: { TiledeskTimeoutMs: '120001' },
+      key: 'TiledeskTimeoutMs',
+      ok: false,
+    },
+    {
+      name: 'min score 0',
+      app: { TiledeskHandoffMinScore: '0' },
+      key: 'TiledeskHandoffMinScore',
+      ok: true,
+    },
+    {
+      name: 'min score 1',
+      app: { TiledeskHandoffMinScore: '1' },
+      key: 'TiledeskHandoffMinScore',
+      ok: true,
+    },
+    {
+      name: 'min score -0.1',
+      app: { TiledeskHandoffMinScore: '-0.1' },
+      key: 'TiledeskHandoffMinScore',
+      ok: false,
+    },
+    {
+      name: 'min score 2',
+      app: { TiledeskHandoffMinScore: '2' },
+      key: 'TiledeskHandoffMinScore',
+      ok: false,
+    },
+  ];
+  for (const c of numberBounds) {
+    it(`number bounds: ${c.name} is ${c.ok ? 'accepted' : 'rejected'}`, () => {
+      if (c.ok) {
+        expect(() => resolveSettings({ ...REQUIRED, ...c.app })).not.to.throw();
+      } else {
+        expect(configError({ ...REQUIRED, ...c.app }).issues.map((i) => i.key)).to.deep.equal([
+          c.key,
+        ]);
+      }
+    });
+  }
+
+  const badUrls = ['ftp://mybot.example.com/api', 'mybot.example.com/api', 'https://', 'not a url'];
+  for (const url of badUrls) {
+    it(`rejects the webhook URL ${JSON.stringify(url)}`, () => {
+      const error = configError({ ...REQUIRED, TiledeskWebhookUrl: url });
+      expect(error.issues).to.deep.equal([
+        {
+          key: 'TiledeskWebhookUrl',
+          problem: `must be an http(s) URL. ${HELP.TiledeskWebhookUrl}`,
+        },
+      ]);
+    });
+  }
+
+  // Regression: the URL regex is anchored only at the start, so anything after
+  // "https://<one char>" passes, including a host with a space, which no URL parser accepts.
+  it('rejects a webhook URL whose host contains a space', () => {
+    expect(() => new URL('https://my bot.example.com/api/tiledesk')).to.throw(TypeError);
+    const error = configError({
+      ...REQUIRED,
+      TiledeskWebhookUrl: 'https://my bot.example.com/api/tiledesk',
+    });
+    expect(error.issues.map((i) => i.key)).to.deep.equal(['TiledeskWebhookUrl']);
+  });
+
+  it('rejects a project secret that is an empty override, and an invalid department id', () => {
+    const error = configError(
+      { ...REQUIRED, TiledeskDepartmentId: 'default' },
+      { projectSecret: '' },
+    );
+    expect(error.issues.map((i) => i.key)).to.deep.equal([
+      'TiledeskProjectSecret',
+      'TiledeskDepartmentId',
+    ]);
+    expect(error.issues[0]?.problem).to.equal(`must not be empty. ${HELP.TiledeskProjectSecret}`);
+  });
+
+  it('lets camelCase overrides win over app settings', () => {
+    const settings = resolveSettings(
+      {
+        ...REQUIRED,
+        TiledeskBotName: 'From env',
+        TiledeskTimeoutMs: '2000',
+        TiledeskHandoffMethod: 'route',
+      },
+      {
+        botName: 'From code',
+        timeoutMs: 3000,
+        handoffMethod: 'command',
+        projectId: 'ffffffffffffffffffffffff',
+      },
+    );
+    expect(settings).to.include({
+      botName: 'From code',
+      timeoutMs: 3000,
+      handoffMethod: 'command',
+      projectId: 'ffffffffffffffffffffffff',
+    });
+  });
+
+  it('falls back to app settings for overrides that are explicitly undefined', () => {
+    const settings = resolveSettings(
+      { ...REQUIRED, TiledeskBotName: 'From env' },
+      { botName: undefined },
+    );
+    expect(settings.botName).to.equal('From env');
+  });
+
+  it('can take every required value from overrides alone', () => {
+    const settings = resolveSettings(
+      {},
+      {
+        projectId: '65a1b2c3d4e5f6a7b8c9d0e1',
+        email: 'a@acme.example',
+        password: 'pw',
+        webhookUrl: 'https://bot.example.com/hook',
+      },
+    );
+    expect(settings).to.include({
+      projectId: '65a1b2c3d4e5f6a7b8c9d0e1',
+      webhookUrl: 'https://bot.example.com/hook',
+    });
+  });
+
+  const keywordCases: {
+    name: string;
+    app?: string;
+    override?: string | string[];
+    expected: string[];
+  }[] = [
+    {
+      name: 'CSV is split and trimmed',
+      app: ' human , Agent,operator ',
+      expected: ['human', 'Agent', 'operator'],
+    },
+    { name: 'empty CSV items are dropped', app: 'human,, ,agent,', expected: ['human', 'agent'] },
+    { name: 'one keyword', app: 'operatore', expected: ['operatore'] },
+    { name: 'only separators → no keywords', app: ' , ,', expected: [] },
+    {
+      name: 'override array is trimmed too',
+      override: [' real person ', '', 'human'],
+      expected: ['real person', 'human'],
+    },
+    { name: 'override CSV string', override: 'a, b', expected: ['a', 'b'] },
+  ];
+  for (const c of keywordCases) {
+    it(`handoff keywords: ${c.name}`, () => {
+      const app = c.app === undefined ? REQUIRED : { ...REQUIRED, TiledeskHandoffKeywords: c.app };
+      const overrides = c.override === undefined ? {} : { handoffKeywords: c.override };
+      expect(resolveSettings(app, overrides).handoffKeywords).to.deep.equal(c.expected);
+    });
+  }
+
+  const urlCases: { input: string; expected: string }[] = [
+    { input: 'https://api.tiledesk.com/v3/', expected: 'https://api.tiledesk.com/v3' },
+    { input: 'https://api.tiledesk.com/v3///', expected: 'https://api.tiledesk.com/v3' },
+    { input: 'http://127.0.0.1:3000/', expected: 'http://127.0.0.1:3000' },
+    { input: 'HTTPS://Tiledesk.Example/v3', expected: 'HTTPS://Tiledesk.Example/v3' },
+  ];
+  for (const c of urlCases) {
+    it(`strips trailing slashes: ${c.input} → ${c.expected}`, () => {
+      const settings = resolveSettings({
+        ...REQUIRED,
+        TiledeskApiUrl: c.input,
+        TiledeskWebhookUrl: c.input,
+      });
+      expect(settings.apiUrl).to.equal(c.expected);
+      expect(settings.webhookUrl).to.equal(c.expected);
+    });
+  }
+
+  const appIdCases: {
+    name: string;
+    app: AppSettings;
+    overrides: TiledeskSettingsInput;
+    expected: string;
+  }[] = [
+    {
+      name: "'' in app settings is kept as ''",
+      app: { MicrosoftAppId: '' },
+      overrides: {},
+      expected: '',
+    },
+    { name: 'absent → default ""', app: {}, overrides: {}, expected: '' },
+    { name: 'a real id is kept', app: { MicrosoftAppId: 'b1f2' }, overrides: {}, expected: 'b1f2' },
+    {
+      name: "override '' beats an env id",
+      app: { MicrosoftAppId: 'b1f2' },
+      overrides: { microsoftAppId: '' },
+      expected: '',
+    },
+  ];
+  for (const c of appIdCases) {
+    it(`MicrosoftAppId: ${c.name}`, () => {
+      expect(resolveSettings({ ...REQUIRED, ...c.app }, c.overrides).microsoftAppId).to.equal(
+        c.expected,
+      );
+    });
+  }
+
+  describe('never echoes a credential', () => {
+    const PASSWORD = 'Pw-7f3c9e1b-do-not-log';
+    const SECRET = 'Sec-2b8d4a6f-do-not-log';
+
+    function expectNoSecrets(error: TiledeskConfigError, secrets: string[]): void {
+      const serialized = JSON.stringify(error);
+      for (const secret of secrets) {
+        expect(error.message).not.to.include(secret);
+        expect(serialized).not.to.include(secret);
+        expect(String(error.stack)).not.to.include(secret);
+        expect(JSON.stringify(error.issues)).not.to.include(secret);
+        expect(JSON.stringify(error.context)).not.to.include(secret);
+      }
+    }
+
+    it('when other keys are invalid and the credentials are valid', () => {
+      const error = configError({
+        ...REQUIRED,
+        TiledeskPassword: PASSWORD,
+        TiledeskProjectSecret: SECRET,
+        TiledeskProjectId: 'nope',
+        TiledeskEmail: 'nope',
+      });
+      expect(error.issues.map((i) => i.key)).to.deep.equal(['TiledeskProjectId', 'TiledeskEmail']);
+      expectNoSecrets(error, [PASSWORD, SECRET]);
+    });
+
+    it('when the credentials themselves are invalid (wrong type from untyped JS callers)', () => {
+      // Untyped callers (plain JS, JSON config) can pass anything; the cast models that.
+      const untyped = {
+        password: 73_914_205,
+        projectSecret: ['Sec-arr-91ab', 'Sec-arr-77cd'],
+      } as unknown as TiledeskSettingsInput;
+      const error = configError(REQUIRED, untyped);
+      expect(error.issues.map((i) => i.key)).to.deep.equal([
+        'TiledeskPassword',
+        'TiledeskProjectSecret',
+      ]);
+      expectNoSecrets(error, ['73914205', 'Sec-arr-91ab', 'Sec-arr-77cd']);
+    });
+
+    it('when a credential is put under a validated key by mistake', () => {
+      const error = configError({
+        ...REQUIRED,
+        TiledeskEmail: PASSWORD,
+        TiledeskProjectId: SECRET,
+      });
+      expect(error.issues.map((i) => i.key)).to.deep.equal(['TiledeskProjectId', 'TiledeskEmail']);
+      expectNoSecrets(error, [PASSWORD, SECRET]);
+    });
+  });
+});
