@@ -106,12 +106,12 @@ export class TiledeskHandoff implements Middleware {
     return this.engine.whenIdle();
   }
 
-  /** Stops after pending work is done or `deadlineMs` passed. */
-  async stop(deadlineMs = 5000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)));
-    await Promise.race([this.engine.whenIdle(), deadline]);
-    clearTimeout(timer);
+  /**
+   * Graceful shutdown: finishes pending posts and deliveries within `deadlineMs`; whatever is
+   * left stays in storage and is taken over by the next `start()` (here or on another instance).
+   */
+  stop(deadlineMs = 5000): Promise<void> {
+    return this.engine.stop(deadlineMs);
   }
 
   /** Starts a handoff from bot code; false if the conversation already is with a human. */
@@ -133,7 +133,7 @@ export class TiledeskHandoff implements Middleware {
       return next();
     }
     const state = await this.engine.turn(referenceOf(activity));
-    this.engine.mirrorUser(state.convKey, toChat(activity));
+    this.engine.mirrorUser(state.convKey, toChat(activity), state.mode === 'handoff');
     if (state.mode === 'handoff') return; // a human answers: the bot stays silent
     const trigger = await this.detect(context);
     if (trigger && (await this.begin(context, state.convKey, trigger, true))) return;

@@ -102,6 +102,16 @@ const SPEC = {
     schema: number(100, 120_000).default(10_000),
     help: 'the timeout of one Tiledesk HTTP call in milliseconds',
   },
+  mirrorMaxAgeMs: {
+    key: 'TiledeskMirrorMaxAgeMs',
+    schema: number(1000, 30 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    help: 'how long a message that Tiledesk does not accept is retried before it is reported and dropped (ms)',
+  },
+  catchUpIntervalMs: {
+    key: 'TiledeskCatchUpIntervalMs',
+    schema: number(0, 24 * 3600 * 1000).default(60_000),
+    help: 'how often conversations with an agent are checked for agent messages whose webhook was lost (ms, 0 = never)',
+  },
   handoffKeywords: {
     key: 'TiledeskHandoffKeywords',
     schema: csv.default(['human', 'agent', 'operator']),

@@ -26,8 +26,10 @@ const RecordSchema = z.object({
   opened: z.boolean().default(false),
   mode: z.enum(['bot', 'handoff']),
   handoff: HandoffState.optional(),
-  /** Tiledesk message ids already delivered to the user (bounded, newest last). */
+  /** Agent messages already delivered to the user, as `<id>@<createdAt>` (bounded, newest last). */
   delivered: z.array(z.string()).default([]),
+  /** Messages created at or before this were delivered (entries fell out of `delivered`). */
+  deliveredFloor: z.string().optional(),
 });
 
 export type ConversationRecord = z.infer<typeof RecordSchema>;
@@ -35,7 +37,7 @@ export type HandoffState = z.infer<typeof HandoffState>;
 
 const RequestIndex = z.object({ convKey: z.string() });
 
-const MAX_DELIVERED = 64;
+const MAX_DELIVERED = 100;
 const MAX_ATTEMPTS = 8;
 
 export class ConversationStore {
@@ -103,9 +105,28 @@ export function newRecord(reference: ConversationRef, requestId: string): Conver
   return { v: 1, reference, generation: 0, requestId, opened: false, mode: 'bot', delivered: [] };
 }
 
-export function withDelivered(record: ConversationRecord, messageId: string): ConversationRecord {
-  const delivered = [...record.delivered, messageId].slice(-MAX_DELIVERED);
-  return { ...record, delivered };
+export function withDelivered(
+  record: ConversationRecord,
+  messageId: string,
+  createdAt = '',
+): ConversationRecord {
+  const delivered = [...record.delivered, `${messageId}@${createdAt}`];
+  let floor = record.deliveredFloor;
+  while (delivered.length > MAX_DELIVERED) {
+    const evicted = delivered.shift()!.split('@')[1] ?? '';
+    if (!floor || evicted > floor) floor = evicted;
+  }
+  return { ...record, delivered, ...(floor ? { deliveredFloor: floor } : {}) };
+}
+
+/** Was this agent message delivered already (by a webhook or a catch-up)? */
+export function wasDelivered(
+  record: ConversationRecord,
+  messageId: string,
+  createdAt = '',
+): boolean {
+  if (record.deliveredFloor && createdAt && createdAt <= record.deliveredFloor) return true;
+  return record.delivered.some((entry) => entry === messageId || entry.startsWith(`${messageId}@`));
 }
 
 function parseRecord(key: string, raw: unknown): ConversationRecord | undefined {

@@ -7,7 +7,9 @@ import { Credentials } from './credentials';
 import { Handoff, type HandoffItem } from './handoff';
 import { botSenderId, conversationKey, requestIdFor } from './ids';
 import { Mirror, type MirrorItem } from './mirror';
-import { OrderedQueue } from './ordered-queue';
+import { Outbox } from './outbox';
+import { CatchUp } from './catch-up';
+import { ShardedSet } from './sharded-set';
 import { Subscriptions } from './subscriptions';
 import type { HandoffTrigger } from './triggers';
 import {
@@ -45,7 +47,14 @@ export interface TurnState {
   mode: 'bot' | 'handoff';
 }
 
-type OutboxItem = MirrorItem | HandoffItem;
+type OutboxItem = MirrorItem | HandoffItem | CatchUpItem;
+
+/** Polls Tiledesk for agent messages of one conversation (after its earlier items). */
+interface CatchUpItem {
+  kind: 'catch-up';
+  key: string;
+  recovered?: boolean;
+}
 
 export class Engine {
   readonly webhook: WebhookReceiver;
@@ -54,16 +63,19 @@ export class Engine {
   private readonly mirror: Mirror;
   private readonly handoff: Handoff;
   private readonly subscriptions: Subscriptions;
-  private readonly outbox: OrderedQueue<OutboxItem>;
+  private readonly outbox: Outbox<OutboxItem>;
+  private readonly catchUp: CatchUp;
+  private readonly clock: Clock;
   private readonly onError: (error: TiledeskError) => void;
-  private pending: [string, OutboxItem][] = [];
+  private pending = new Map<string, OutboxItem[]>();
   private flushScheduled = false;
+  private timer: unknown;
 
   constructor(
     readonly settings: TiledeskSettings,
     deps: EngineDeps,
   ) {
-    const clock = deps.clock ?? systemClock;
+    const clock = (this.clock = deps.clock ?? systemClock);
     this.logger = createLogger(deps.logger);
     this.onError =
       deps.onError ?? ((e) => this.logger.error(e.message, { code: e.code, ...e.context }));
@@ -85,6 +97,8 @@ export class Engine {
       projectSecret: settings.projectSecret,
     });
     const botSender = botSenderId(deps.botId ?? settings.microsoftAppId ?? 'bot');
+    const ownSenders = new Set([botSender]);
+    const handoffIndex = new ShardedSet(deps.storage, 'tiledesk/handoff-index');
     this.store = new ConversationStore(deps.storage);
     this.mirror = new Mirror({
       api,
@@ -111,6 +125,7 @@ export class Engine {
         closed: settings.textClosed,
       },
       now: () => clock.now(),
+      index: handoffIndex,
     });
     this.subscriptions = new Subscriptions({
       api,
@@ -121,13 +136,6 @@ export class Engine {
       channelName: settings.channelName,
       webhookUrl: settings.webhookUrl,
     });
-    this.outbox = new OrderedQueue<OutboxItem>({
-      clock,
-      process: (convKey, item, attempt) => this.process(convKey, item, attempt),
-      // The user is waiting for a handoff: give up (and say so) after a minute, not a day.
-      maxAgeOf: (item) => (item.kind === 'handoff' ? 60_000 : undefined),
-      onDrop: (convKey, item, error, attempts) => this.dropped(convKey, item, error, attempts),
-    });
     this.webhook = new WebhookReceiver({
       store: this.store,
       handoff: this.handoff,
@@ -135,14 +143,61 @@ export class Engine {
       clock,
       logger: this.logger,
       knownSecrets: (refresh) => this.subscriptions.knownSecrets(refresh),
-      ownSenders: new Set([botSender]),
+      ownSenders,
+      onError: this.onError,
+    });
+    this.catchUp = new CatchUp({
+      api,
+      store: this.store,
+      credentials,
+      mirror: this.mirror,
+      index: handoffIndex,
+      ownSenders,
+      deliver: (message) => this.webhook.enqueueMessage(message),
+    });
+    this.outbox = new Outbox<OutboxItem>({
+      storage: deps.storage,
+      clock,
+      instanceId: randomUUID(),
+      maxAgeMs: settings.mirrorMaxAgeMs,
+      // The user is waiting for a handoff: give up (and say so) after a minute, not a day.
+      maxAgeOf: (item) =>
+        item.kind === 'handoff' ? 60_000 : item.kind === 'catch-up' ? 0 : undefined,
+      transient: (item) => item.kind === 'catch-up',
+      process: (convKey, item, attempt) => this.process(convKey, item, attempt),
+      onDrop: (convKey, item, error, attempts) => this.dropped(convKey, item, error, attempts),
       onError: this.onError,
     });
   }
 
-  /** Subscribes the webhooks (idempotent). */
+  /**
+   * Subscribes the webhooks (idempotent), takes over posts left in storage by a previous run,
+   * catches up on agent messages missed while we were away, and starts the periodic catch-up.
+   */
   async start(): Promise<void> {
     await this.subscriptions.ensure();
+    await this.recoverAndCatchUp();
+    const interval = this.settings.catchUpIntervalMs;
+    if (interval > 0 && this.timer === undefined) {
+      const tick = () => {
+        this.timer = this.clock.setTimeout(() => {
+          void this.recoverAndCatchUp().finally(() => this.timer !== undefined && tick());
+        }, interval);
+        (this.timer as { unref?: () => void }).unref?.();
+      };
+      tick();
+    }
+  }
+
+  /** Finishes pending work within `deadlineMs`; what is left stays in storage for the next run. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    let handle: unknown;
+    const deadline = new Promise<void>((r) => (handle = this.clock.setTimeout(r, deadlineMs)));
+    await Promise.race([this.whenIdle(), deadline]);
+    this.clock.clearTimeout(handle);
+    await this.outbox.release();
   }
 
   /** Resolves when nothing is left to post or deliver (tests, graceful shutdown). */
@@ -150,7 +205,19 @@ export class Engine {
     for (;;) {
       await new Promise<void>((r) => setImmediate(r));
       await Promise.all([this.outbox.whenIdle(), this.webhook.whenIdle()]);
-      if (this.pending.length === 0 && this.outbox.size === 0 && this.webhook.pending === 0) return;
+      if (this.pending.size === 0 && this.outbox.size === 0 && this.webhook.pending === 0) return;
+    }
+  }
+
+  /** Runs recovery and catch-up now (also done on start and periodically). */
+  async recoverAndCatchUp(): Promise<void> {
+    try {
+      const recovered = await this.outbox.recover();
+      if (recovered > 0) this.logger.info('Took over pending Tiledesk posts', { recovered });
+      const missed = await this.catchUp.all();
+      if (missed > 0) this.logger.info('Caught up on Tiledesk messages', { missed });
+    } catch (err) {
+      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE'));
     }
   }
 
@@ -177,8 +244,10 @@ export class Engine {
     return (await this.turn(reference)).convKey;
   }
 
-  mirrorUser(convKey: string, activity: ChatActivity): void {
+  /** Mirrors a user message; in handoff also looks for agent messages we may have missed. */
+  mirrorUser(convKey: string, activity: ChatActivity, inHandoff = false): void {
     this.enqueue(convKey, Mirror.item('user', activity));
+    if (inHandoff) this.enqueue(convKey, { kind: 'catch-up', key: randomUUID() });
   }
 
   mirrorBot(convKey: string, activity: ChatActivity): void {
@@ -193,30 +262,42 @@ export class Engine {
   }
 
   /**
-   * Hands the item to the outbox after the current turn's synchronous work: starting HTTP
-   * requests inside the turn costs the turn ~160 µs each (toolchain.md, "Performance facts").
+   * Hands items to the outbox after the current turn's synchronous work: starting storage and
+   * HTTP requests inside the turn costs the turn ~160 µs each (toolchain.md, "Performance facts").
    */
   private enqueue(convKey: string, item: OutboxItem): void {
-    this.pending.push([convKey, item]);
+    const list = this.pending.get(convKey);
+    if (list) list.push(item);
+    else this.pending.set(convKey, [item]);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
       const batch = this.pending;
-      this.pending = [];
-      for (const [key, it] of batch) this.outbox.push(key, it);
+      this.pending = new Map();
+      for (const [key, items] of batch) this.outbox.add(key, items);
     });
   }
 
   private async process(convKey: string, item: OutboxItem, attempt: number): Promise<void> {
+    if (item.kind === 'catch-up') {
+      await this.catchUp.one(convKey);
+      return;
+    }
     const record = await this.store.get(convKey);
     if (!record) return;
-    if (item.kind === 'handoff') return this.handoff.fire(convKey, record, item, attempt);
-    return this.mirror.post(convKey, record, item, attempt);
+    // A recovered item may have been posted before the crash: check first (no duplicate).
+    const effective = item.recovered ? Math.max(attempt, 2) : attempt;
+    if (item.kind === 'handoff') return this.handoff.fire(convKey, record, item, effective);
+    return this.mirror.post(convKey, record, item, effective);
   }
 
   private dropped(convKey: string, item: OutboxItem, error: unknown, attempts: number): void {
     const cause = error instanceof Error ? error.message : String(error);
+    if (item.kind === 'catch-up') {
+      this.logger.warn('Catch-up failed; the periodic catch-up will try again', { convKey, cause });
+      return;
+    }
     if (item.kind === 'handoff') {
       this.onError(asTiledeskError(error, 'TILEDESK_MIRROR_GAVE_UP', { convKey, attempts }));
       this.handoff

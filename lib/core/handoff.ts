@@ -5,6 +5,7 @@ import type { ConversationRecord, ConversationStore } from './conversation-store
 import type { Credentials } from './credentials';
 import { requestIdFor } from './ids';
 import type { Mirror } from './mirror';
+import type { ShardedSet } from './sharded-set';
 import type { HandoffTrigger } from './triggers';
 import type { UserChannel } from './types';
 
@@ -20,6 +21,7 @@ export interface HandoffItem {
   kind: 'handoff';
   trigger: HandoffTrigger;
   key: string;
+  recovered?: boolean;
 }
 
 export interface HandoffTexts {
@@ -39,6 +41,8 @@ export interface HandoffOptions {
   method: 'route' | 'command';
   texts: HandoffTexts;
   now: () => number;
+  /** Conversations in handoff, for catch-up after a restart. */
+  index: ShardedSet;
 }
 
 export class Handoff {
@@ -56,7 +60,13 @@ export class Handoff {
         handoff: { at: this.o.now(), trigger: trigger.trigger, accepted: false },
       };
     });
+    if (started) await this.tracked(convKey);
     return started;
+  }
+
+  /** Remembers that the conversation is with a human (catch-up looks there). */
+  tracked(convKey: string): Promise<void> {
+    return this.o.index.add(convKey);
   }
 
   async fire(
@@ -111,6 +121,7 @@ export class Handoff {
       return { ...r, mode: 'bot', handoff: undefined };
     });
     if (!failed || !record) return;
+    await this.o.index.remove(convKey);
     await this.o.user.sendNotice(record.reference, this.o.texts.failed);
     await this.o.user.emitHandoffStatus(record.reference, 'failed', reason);
   }
@@ -133,9 +144,11 @@ export class Handoff {
         mode: 'bot',
         handoff: undefined,
         delivered: [],
+        deliveredFloor: undefined,
       };
     });
     if (!wasHandoff || !record) return;
+    await this.o.index.remove(convKey);
     await this.o.user.sendNotice(record.reference, this.o.texts.closed);
     await this.o.user.emitHandoffStatus(record.reference, 'completed');
   }

@@ -26,6 +26,8 @@ export interface MirrorItem {
   key: string;
   /** How many of its Tiledesk messages were already posted. */
   sent: number;
+  /** Taken over from storage after a restart: may have been posted already. */
+  recovered?: boolean;
 }
 
 export interface MirrorOptions {

@@ -64,6 +64,16 @@ export class OrderedQueue<T> {
     return this.lanes.size;
   }
 
+  /** Keys with items queued or in flight. */
+  keys(): string[] {
+    return [...this.lanes.keys()];
+  }
+
+  /** Items of one key not yet processed (the head may be in flight). */
+  itemsOf(key: string): T[] {
+    return this.lanes.get(key)?.items.map((e) => e.item) ?? [];
+  }
+
   push(key: string, item: T): void {
     let lane = this.lanes.get(key);
     if (!lane) {

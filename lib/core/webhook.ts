@@ -3,7 +3,7 @@ import { TiledeskError } from '../errors';
 import type { Logger } from '../logger';
 import { TiledeskMessage, WebhookEnvelope } from '../tiledesk/wire';
 import { classifyMessage } from './classify-delivery';
-import { type ConversationStore, withDelivered } from './conversation-store';
+import { type ConversationStore, wasDelivered, withDelivered } from './conversation-store';
 import type { Handoff } from './handoff';
 import { OrderedQueue } from './ordered-queue';
 import { toUserActivity } from './to-activity';
@@ -105,6 +105,12 @@ export class WebhookReceiver {
     return { status: 200, body: { ok: true } };
   }
 
+  /** Queues a message found by a catch-up, through the same checks as a delivery. */
+  enqueueMessage(message: TiledeskMessage): void {
+    const event = 'catch-up';
+    this.queue.push(message.recipient, { event, requestId: message.recipient, message });
+  }
+
   private async verify(given: string | undefined): Promise<boolean> {
     if (!given) return false;
     if (matchesAny(given, await this.o.knownSecrets(false))) return true;
@@ -138,7 +144,8 @@ export class WebhookReceiver {
     if (!work.claimed) {
       let claimed = false;
       const record = await this.o.store.update(convKey, (r) => {
-        if (r.requestId !== work.requestId || r.delivered.includes(message._id)) return undefined;
+        if (r.requestId !== work.requestId || wasDelivered(r, message._id, message.createdAt))
+          return undefined;
         claimed = true;
         // An agent writing to a conversation the bot still had means a human took it over.
         const taken =
@@ -149,9 +156,10 @@ export class WebhookReceiver {
                 mode: 'handoff' as const,
                 handoff: { at: this.o.clock.now(), trigger: 'agent', accepted: true },
               };
-        return withDelivered(taken, message._id);
+        return withDelivered(taken, message._id, message.createdAt);
       });
       if (!claimed || !record) return;
+      if (record.handoff?.trigger === 'agent') await this.o.handoff.tracked(convKey);
       work.claimed = record.reference;
     }
     try {

@@ -706,8 +706,22 @@ describe('TiledeskStandIn', () => {
       await s.waitFor(() => s.request(rid)?.status === 200);
       s.agentReply(rid, "Hi John, I'm Anna. Let me check order A-1042 for you.");
       s.agentClose(rid);
+      // Deliveries are not ordered (§7): wait for each expected one, not for a count.
+      const expectedTexts = [
+        'Hi, I need help',
+        'A new support request',
+        'Anna added to group',
+        'Hi John',
+        'Chat closed',
+      ];
+      const delivered = () =>
+        target
+          .ofEvent('message.create.request.channel.botframework')
+          .map((r) => String(r.envelope.payload['text']));
       await s.waitFor(
-        () => target.ofEvent('request.close').length === 1 && target.received.length >= 9,
+        () =>
+          target.ofEvent('request.close').length === 1 &&
+          expectedTexts.every((t) => delivered().some((d) => d.startsWith(t))),
       );
 
       const msgs = target

@@ -5,6 +5,7 @@ import {
   type ConversationRecord,
   ConversationStore,
   newRecord,
+  wasDelivered,
   withDelivered,
 } from '../../lib/core/conversation-store';
 import { storageKeys } from '../../lib/core/ids';
@@ -187,7 +188,7 @@ describe('ConversationStore', () => {
       await Promise.all([store.update(CONV, add('m1')), store.update(CONV, add('m2'))]);
 
       expect((await store.get(CONV))?.delivered)
-        .to.have.members(['m1', 'm2'])
+        .to.have.members(['m1@', 'm2@'])
         .and.have.length(2);
       // Both read the same version; one write lost and its change ran again on fresh data.
       expect(changes.callCount).to.equal(3);
@@ -202,7 +203,7 @@ describe('ConversationStore', () => {
           ids.slice(i, i + 3).map((id) => store.update(CONV, (r) => withDelivered(r, id))),
         );
       }
-      expect((await store.get(CONV))?.delivered).to.have.members(ids);
+      expect((await store.get(CONV))?.delivered).to.have.members(ids.map((id) => `${id}@`));
     });
 
     it('gives up after 8 eTag conflicts and rethrows the storage error', async () => {
@@ -254,28 +255,34 @@ describe('ConversationStore', () => {
     }
   });
 
-  describe('withDelivered', () => {
-    it('appends, newest last, without mutating the input', () => {
+  describe('withDelivered / wasDelivered', () => {
+    it('appends id@createdAt, newest last, without mutating the input', () => {
       const record = newRecord(REF, REQ);
-      const next = withDelivered(withDelivered(record, 'm1'), 'm2');
-      expect(next.delivered).to.deep.equal(['m1', 'm2']);
+      const next = withDelivered(withDelivered(record, 'm1', 't1'), 'm2', 't2');
+      expect(next.delivered).to.deep.equal(['m1@t1', 'm2@t2']);
       expect(record.delivered).to.deep.equal([]);
-      expect(next).to.deep.equal({ ...record, delivered: ['m1', 'm2'] });
+      expect(next).to.deep.equal({ ...record, delivered: ['m1@t1', 'm2@t2'] });
+      expect(wasDelivered(next, 'm1', 't1')).to.equal(true);
+      expect(wasDelivered(next, 'm3', 't3')).to.equal(false);
     });
 
-    it('keeps only the newest 64 ids', () => {
+    it('keeps the newest 100 entries and remembers the newest evicted time as a floor', () => {
       let record = newRecord(REF, REQ);
-      for (let i = 0; i < 70; i++) record = withDelivered(record, `m${i}`);
-      expect(record.delivered).to.have.length(64);
-      expect(record.delivered[0]).to.equal('m6');
-      expect(record.delivered.at(-1)).to.equal('m69');
+      const at = (i: number) => `2026-11-26T14:00:${String(i).padStart(3, '0')}Z`;
+      for (let i = 0; i < 105; i++) record = withDelivered(record, `m${i}`, at(i));
+      expect(record.delivered).to.have.length(100);
+      expect(record.delivered[0]).to.equal(`m5@${at(5)}`);
+      expect(record.deliveredFloor).to.equal(at(4));
+      expect(wasDelivered(record, 'm2', at(2))).to.equal(true); // evicted, but under the floor
+      expect(wasDelivered(record, 'new', at(200))).to.equal(false);
     });
 
-    it('exactly 64 ids are all kept', () => {
+    it('exactly 100 entries are all kept, with no floor', () => {
       let record = newRecord(REF, REQ);
-      for (let i = 0; i < 64; i++) record = withDelivered(record, `m${i}`);
-      expect(record.delivered[0]).to.equal('m0');
-      expect(withDelivered(record, 'm64').delivered[0]).to.equal('m1');
+      for (let i = 0; i < 100; i++) record = withDelivered(record, `m${i}`, `t${i}`);
+      expect(record.delivered[0]).to.equal('m0@t0');
+      expect(record.deliveredFloor).to.equal(undefined);
+      expect(withDelivered(record, 'm100', 't100').delivered[0]).to.equal('m1@t1');
     });
   });
 });

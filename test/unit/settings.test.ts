@@ -54,6 +54,8 @@ describe('resolveSettings', () => {
       botName: 'Bot',
       microsoftAppId: '',
       timeoutMs: 10_000,
+      mirrorMaxAgeMs: 86_400_000,
+      catchUpIntervalMs: 60_000,
       handoffKeywords: ['human', 'agent', 'operator'],
       handoffIntent: 'Handoff',
       handoffMinScore: 0.5,

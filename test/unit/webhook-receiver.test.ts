@@ -347,7 +347,7 @@ describe('WebhookReceiver.handle', () => {
       ...newRecord(REF, REQ),
       mode: 'handoff',
       handoff: { at: clock.now, trigger: 'agent', accepted: true },
-      delivered: ['65a1b2c3d4e5f6a7b8c9e008'],
+      delivered: ['65a1b2c3d4e5f6a7b8c9e008@2026-11-26T14:00:40.500Z'],
     });
   });
 
@@ -367,7 +367,9 @@ describe('WebhookReceiver.handle', () => {
     await deliver(generic);
 
     expect(user.sendAgentActivities.callCount).to.equal(1);
-    expect((await store.get(CONV))?.delivered).to.deep.equal(['65a1b2c3d4e5f6a7b8c9e008']);
+    expect((await store.get(CONV))?.delivered).to.deep.equal([
+      '65a1b2c3d4e5f6a7b8c9e008@2026-11-26T14:00:40.500Z',
+    ]);
   });
 
   it('the same delivery twice at once → delivered once', async () => {
