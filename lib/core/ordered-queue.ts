@@ -38,6 +38,7 @@ export class OrderedQueue<T> {
   private readonly lanes = new Map<string, Lane<T>>();
   private readonly waiting: string[] = [];
   private active = 0;
+  private halted = false;
   private idleWaiters: (() => void)[] = [];
   private readonly opts: Required<Omit<OrderedQueueOptions<T>, 'onDrained' | 'maxAgeOf'>> &
     Pick<OrderedQueueOptions<T>, 'onDrained' | 'maxAgeOf'>;
@@ -74,6 +75,17 @@ export class OrderedQueue<T> {
     return this.lanes.get(key)?.items.map((e) => e.item) ?? [];
   }
 
+  /**
+   * Stops taking up items (shutdown): a call in flight finishes, nothing else starts; what is
+   * left stays listed by `keys()` / `itemsOf()` for the owner to hand back.
+   */
+  halt(): void {
+    this.halted = true;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
   push(key: string, item: T): void {
     let lane = this.lanes.get(key);
     if (!lane) {
@@ -81,12 +93,12 @@ export class OrderedQueue<T> {
       this.lanes.set(key, lane);
     }
     lane.items.push({ item, enqueuedAt: this.opts.clock.now() });
-    if (!lane.running) this.schedule(key, lane);
+    if (!lane.running && !this.halted) this.schedule(key, lane);
   }
 
   /** Resolves when every queue is empty and nothing is in flight. */
   whenIdle(): Promise<void> {
-    if (this.lanes.size === 0) return Promise.resolve();
+    if (this.lanes.size === 0 || this.halted) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -103,6 +115,7 @@ export class OrderedQueue<T> {
   private async drain(key: string, lane: Lane<T>): Promise<void> {
     let attempt = 1;
     while (lane.items.length > 0) {
+      if (this.halted) return;
       const head = lane.items[0]!;
       try {
         await this.opts.process(key, head.item, attempt);
@@ -112,6 +125,7 @@ export class OrderedQueue<T> {
         const maxAge = this.opts.maxAgeOf?.(head.item) ?? this.opts.maxAgeMs;
         if (retry?.retryable && age < maxAge) {
           await this.sleep(this.delay(attempt, retry.retryAfterMs));
+          if (this.halted) return;
           attempt++;
           continue;
         }

@@ -53,6 +53,7 @@ export class Outbox<T extends OutboxItem> {
   private readonly done = new Map<string, string[]>();
   private readonly leaseRefreshed = new WeakMap<T, number>();
   private readonly leaseMs: number;
+  private halted = false;
 
   constructor(private readonly o: OutboxOptions<T>) {
     this.leaseMs = o.leaseMs ?? 60_000;
@@ -75,32 +76,33 @@ export class Outbox<T extends OutboxItem> {
     });
   }
 
+  /** Items this instance will still work on (none after shutdown). */
   get size(): number {
-    return this.queue.size;
+    return this.halted ? 0 : this.queue.size;
   }
 
   /** Resolves when nothing is queued, in flight or being written to storage. */
   async whenIdle(): Promise<void> {
-    while (this.chains.size > 0 || this.queue.size > 0) {
+    while (!this.halted && (this.chains.size > 0 || this.queue.size > 0)) {
       await Promise.all([...this.chains.values()]);
       await this.queue.whenIdle();
     }
   }
 
-  /** Persists the items (in order), then queues them. Never throws. */
+  /** Persists the items (in order), then queues them. Never throws. After shutdown, only stores. */
   add(convKey: string, items: T[]): void {
     const durable = items.filter((i) => !this.o.transient?.(i));
     this.serial(convKey, async () => {
       if (durable.length > 0) {
         try {
-          await this.append(convKey, durable);
+          await this.append(convKey, durable, this.halted ? null : this.o.instanceId);
         } catch (err) {
           this.o.onError(
             asTiledeskError(err, 'TILEDESK_STORAGE', { convKey, items: durable.length }),
           );
         }
       }
-      for (const item of items) this.queue.push(convKey, item);
+      if (!this.halted) for (const item of items) this.queue.push(convKey, item);
     });
   }
 
@@ -131,8 +133,14 @@ export class Outbox<T extends OutboxItem> {
     return recovered;
   }
 
-  /** Gives our unfinished items back (owner cleared) so another instance takes them at once. */
+  /**
+   * Shutdown: stops working and gives our unfinished items back (owner cleared) so another
+   * instance, or the next start, takes them at once.
+   */
   async release(): Promise<void> {
+    this.halted = true;
+    this.queue.halt();
+    await Promise.all([...this.chains.values()]);
     await Promise.all(
       this.queue.keys().map((convKey) => {
         const keys = new Set(this.queue.itemsOf(convKey).map((i) => i.key));
@@ -153,14 +161,12 @@ export class Outbox<T extends OutboxItem> {
     else this.done.set(convKey, [item.key]);
   }
 
-  private async append(convKey: string, items: T[]): Promise<void> {
+  private async append(convKey: string, items: T[], owner: string | null): Promise<void> {
     let wasEmpty = false;
     const now = this.o.clock.now();
     await this.update(convKey, (stored) => {
       wasEmpty = stored.items.length === 0;
-      stored.items.push(
-        ...items.map((item) => ({ item, owner: this.o.instanceId, leasedAt: now })),
-      );
+      stored.items.push(...items.map((item) => ({ item, owner, leasedAt: now })));
       return stored;
     });
     if (wasEmpty) await this.index.add(convKey);

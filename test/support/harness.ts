@@ -6,7 +6,12 @@ import {
   type Storage,
   type TurnContext,
 } from 'botbuilder';
-import { TiledeskHandoff, type TiledeskHandoffOptions, type TiledeskError } from '../../lib';
+import {
+  TiledeskHandoff,
+  type TiledeskApi,
+  type TiledeskHandoffOptions,
+  type TiledeskError,
+} from '../../lib';
 import { startBotServer, type BotServer } from './bot-server';
 import { FakeChannel, type FakeUser } from './fake-channel';
 import { TiledeskStandIn, type StandInOptions } from './tiledesk-standin';
@@ -27,6 +32,9 @@ export interface Harness {
     userId?: string,
     name?: string,
   ): FakeUser & { sayAndWait(text: string): Promise<void> };
+  /** Makes the bot's webhook endpoint answer 503 (as if unreachable) while true. */
+  setWebhookDown(down: boolean): void;
+  settings: Record<string, string | undefined>;
   /** Waits until the middleware has nothing queued (posts and webhook deliveries). */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -41,6 +49,8 @@ export interface HarnessOptions {
   storage?: Storage;
   /** Do not call tiledesk.start() (no subscriptions). */
   noStart?: boolean;
+  /** Builds the Tiledesk API the middleware uses, from the resolved app settings. */
+  makeApi?: (settings: Record<string, string | undefined>) => TiledeskApi;
 }
 
 export class EchoBot extends ActivityHandler {
@@ -73,34 +83,42 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const echo = new EchoBot();
   const logic = options.logic ?? ((context: TurnContext) => echo.run(context));
   let webhook: TiledeskHandoff['webhookHandler'] | undefined;
+  let webhookDown = false;
   const bot = await startBotServer({
     adapter,
     logic,
     extraRoutes: (server) => {
       server.post('/api/tiledesk', async (req, res) => {
         if (!webhook) throw new Error('webhook not ready');
+        if (webhookDown) {
+          res.statusCode = 503;
+          res.end();
+          return;
+        }
         await webhook(req, res);
       });
     },
   });
   const storage = options.storage ?? new MemoryStorage();
   const errors: TiledeskError[] = [];
+  const appSettings = {
+    TiledeskApiUrl: standin.url,
+    TiledeskProjectId: standin.projectId,
+    TiledeskEmail: standin.admin.email,
+    TiledeskPassword: standin.admin.password,
+    TiledeskProjectSecret: standin.projectSecret,
+    TiledeskWebhookUrl: `${bot.url}/api/tiledesk`,
+    TiledeskBotName: 'Echo Bot',
+    MicrosoftAppId: '',
+    ...options.settings,
+  };
   const tiledesk = new TiledeskHandoff({
     adapter,
     storage,
     bot: logic,
     onError: (e) => errors.push(e),
-    appSettings: {
-      TiledeskApiUrl: standin.url,
-      TiledeskProjectId: standin.projectId,
-      TiledeskEmail: standin.admin.email,
-      TiledeskPassword: standin.admin.password,
-      TiledeskProjectSecret: standin.projectSecret,
-      TiledeskWebhookUrl: `${bot.url}/api/tiledesk`,
-      TiledeskBotName: 'Echo Bot',
-      MicrosoftAppId: '',
-      ...options.settings,
-    },
+    appSettings,
+    ...(options.makeApi ? { api: options.makeApi(appSettings) } : {}),
     ...options.tiledesk,
   });
   webhook = tiledesk.webhookHandler;
@@ -136,6 +154,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       });
     },
     settle,
+    settings: appSettings,
+    setWebhookDown: (down) => {
+      webhookDown = down;
+    },
     stop: async () => {
       await tiledesk.stop(1000);
       await bot.stop();
