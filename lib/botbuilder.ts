@@ -4,7 +4,6 @@ import {
   ActivityEventNames,
   ActivityTypes,
   type BotAdapter,
-  type ConversationReference,
   HandoffEventNames,
   MemoryStorage,
   type Middleware,
@@ -15,8 +14,9 @@ import {
 } from 'botbuilder';
 import { Engine } from './core/engine';
 import { findKeyword, type HandoffTrigger, handoffScore } from './core/triggers';
-import type { ChatActivity, Clock, ConversationRef, UserChannel } from './core/types';
+import type { ChatActivity, Clock, ConversationRef } from './core/types';
 import { asTiledeskError, type TiledeskError } from './errors';
+import { createUserChannel, type ProactiveIntent } from './botbuilder-proactive';
 import { createNodeWebhookHandler, type NodeWebhookHandler } from './http-handler';
 import type { Logger } from './logger';
 import {
@@ -63,11 +63,6 @@ export interface TiledeskHandoffOptions {
   clock?: Clock;
 }
 
-type Intent =
-  | { kind: 'agent'; name: string | undefined }
-  | { kind: 'notice' }
-  | { kind: 'status'; state: string; message: string | undefined };
-
 /**
  * Human handoff to Tiledesk as Bot Framework middleware.
  *
@@ -82,13 +77,18 @@ export class TiledeskHandoff implements Middleware {
   /** Mount on your server: `server.post('/api/tiledesk', tiledesk.webhookHandler)`. */
   readonly webhookHandler: NodeWebhookHandler;
   private readonly engine: Engine;
-  private readonly intents = new WeakMap<object, Intent>();
+  private readonly intents = new WeakMap<object, ProactiveIntent>();
 
   constructor(private readonly options: TiledeskHandoffOptions) {
     this.settings = resolveSettings(options.appSettings ?? process.env, options.settings);
     this.engine = new Engine(this.settings, {
       storage: options.storage ?? new MemoryStorage(),
-      user: this.userChannel(),
+      user: createUserChannel({
+        adapter: options.adapter,
+        appId: () => this.settings.microsoftAppId,
+        bot: options.bot,
+        intents: this.intents,
+      }),
       ...pick(options, ['logger', 'onError', 'http', 'api', 'clock']),
     });
     this.webhookHandler = createNodeWebhookHandler((request) =>
@@ -212,48 +212,8 @@ export class TiledeskHandoff implements Middleware {
     });
   }
 
-  private userChannel(): UserChannel {
-    const appId = () => this.settings.microsoftAppId;
-    const proactive = (
-      ref: ConversationRef,
-      intent: Intent,
-      logic: (c: TurnContext) => Promise<void>,
-    ) => {
-      const reference = { ...ref } as Partial<ConversationReference>;
-      this.intents.set(reference, intent);
-      return this.options.adapter.continueConversationAsync(appId(), reference, logic);
-    };
-    return {
-      sendAgentActivities: (ref, activities) => {
-        const name = activities[0]?.from?.name;
-        return proactive(ref, { kind: 'agent', name }, async (context) => {
-          delete (context.activity as Partial<Activity>).id; // else Web Chat waits 5 s (toolchain.md)
-          context.onSendActivities(async (_c, sent, nextSend) => {
-            for (const a of sent) if (a.from && name) a.from = { ...a.from, name };
-            return nextSend();
-          });
-          await context.sendActivities(activities.map(fromChat));
-        });
-      },
-      sendNotice: async (ref, text) => {
-        if (!text) return;
-        await proactive(ref, { kind: 'notice' }, async (context) => {
-          delete (context.activity as Partial<Activity>).id;
-          await context.sendActivity(text);
-        });
-      },
-      emitHandoffStatus: async (ref, state, message) => {
-        const bot = this.options.bot;
-        if (!bot) return;
-        await proactive(ref, { kind: 'status', state, message }, (context) =>
-          typeof bot === 'function' ? bot(context) : bot.run(context),
-        );
-      },
-    };
-  }
-
   private report(err: unknown): void {
-    const error = asTiledeskError(err, 'TILEDESK_HTTP');
+    const error = asTiledeskError(err, 'TILEDESK_RECOGNIZER');
     if (this.options.onError) this.options.onError(error);
     else this.engine.logger.error(error.message, { code: error.code });
   }
@@ -287,15 +247,6 @@ function toChat(a: Partial<Activity>): ChatActivity {
   if (a.attachments?.length) chat.attachments = a.attachments;
   if (a.suggestedActions) chat.suggestedActions = a.suggestedActions;
   return chat;
-}
-
-function fromChat(a: ChatActivity): Partial<Activity> {
-  const out: Partial<Activity> = { type: a.type };
-  if (a.text) out.text = a.text;
-  if (a.attachments) out.attachments = a.attachments;
-  if (a.suggestedActions)
-    out.suggestedActions = { to: [], ...a.suggestedActions } as Activity['suggestedActions'];
-  return out;
 }
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {

@@ -15,6 +15,7 @@ export type TiledeskErrorCode =
   | 'TILEDESK_WEBHOOK'
   | 'TILEDESK_STORAGE'
   | 'TILEDESK_DELIVERY'
+  | 'TILEDESK_RECOGNIZER'
   | 'TILEDESK_MIRROR_GAVE_UP';
 
 const PREFIX = '[botbuilder-tiledesk]';

@@ -1,46 +1,26 @@
+import { randomUUID } from 'node:crypto';
 import { TiledeskError, asTiledeskError } from '../errors';
-import { createLogger, type Logger } from '../logger';
+import type { Logger } from '../logger';
 import type { TiledeskSettings } from '../settings';
-import { type TiledeskApi, TiledeskClient } from '../tiledesk/client';
-import { ConversationStore, newRecord } from './conversation-store';
-import { Credentials } from './credentials';
-import { Handoff, type HandoffItem } from './handoff';
-import { botSenderId, conversationKey, requestIdFor } from './ids';
+import type { CatchUp } from './catch-up';
+import { type ConversationStore, newRecord } from './conversation-store';
+import type { Handoff, HandoffItem } from './handoff';
+import { conversationKey, requestIdFor } from './ids';
 import { Mirror, type MirrorItem } from './mirror';
 import { Outbox } from './outbox';
-import { CatchUp } from './catch-up';
-import { ShardedSet } from './sharded-set';
-import { Subscriptions } from './subscriptions';
+import { createParts, type EngineDeps } from './parts';
+import type { Subscriptions } from './subscriptions';
 import type { HandoffTrigger } from './triggers';
-import {
-  type ChatActivity,
-  type Clock,
-  type ConversationRef,
-  type KeyValueStorage,
-  systemClock,
-  type UserChannel,
-} from './types';
-import { WebhookReceiver } from './webhook';
-import type { AxiosInstance } from 'axios';
-import { randomUUID } from 'node:crypto';
+import type { ChatActivity, Clock, ConversationRef } from './types';
+import type { WebhookReceiver } from './webhook';
+
+export type { EngineDeps } from './parts';
 
 /**
  * The core, free of any bot framework: wires the Tiledesk client, state, mirror, handoff and
  * webhook receiver together. A binding (lib/botbuilder.ts) feeds it turns and gives it a
  * `UserChannel` to reach the user.
  */
-
-export interface EngineDeps {
-  storage: KeyValueStorage;
-  user: UserChannel;
-  logger?: Partial<Logger>;
-  onError?: (error: TiledeskError) => void;
-  http?: AxiosInstance;
-  api?: TiledeskApi;
-  clock?: Clock;
-  /** Bot id used for the stable sender of mirrored bot messages. */
-  botId?: string;
-}
 
 export interface TurnState {
   convKey: string;
@@ -75,89 +55,20 @@ export class Engine {
     readonly settings: TiledeskSettings,
     deps: EngineDeps,
   ) {
-    const clock = (this.clock = deps.clock ?? systemClock);
-    this.logger = createLogger(deps.logger);
-    this.onError =
-      deps.onError ?? ((e) => this.logger.error(e.message, { code: e.code, ...e.context }));
-    const api =
-      deps.api ??
-      new TiledeskClient({
-        apiUrl: settings.apiUrl,
-        projectId: settings.projectId,
-        timeoutMs: settings.timeoutMs,
-        ...(deps.http ? { http: deps.http } : {}),
-      });
-    const credentials = new Credentials({
-      api,
-      storage: deps.storage,
-      clock,
-      projectId: settings.projectId,
-      email: settings.email,
-      password: settings.password,
-      projectSecret: settings.projectSecret,
-    });
-    const botSender = botSenderId(deps.botId ?? settings.microsoftAppId ?? 'bot');
-    const ownSenders = new Set([botSender]);
-    const handoffIndex = new ShardedSet(deps.storage, 'tiledesk/handoff-index');
-    this.store = new ConversationStore(deps.storage);
-    this.mirror = new Mirror({
-      api,
-      store: this.store,
-      credentials,
-      projectId: settings.projectId,
-      channelName: settings.channelName,
-      departmentId: settings.departmentId,
-      botName: settings.botName,
-      botSender,
-    });
-    this.handoff = new Handoff({
-      api,
-      store: this.store,
-      credentials,
-      mirror: this.mirror,
-      user: deps.user,
-      projectId: settings.projectId,
-      method: settings.handoffMethod,
-      texts: {
-        assigned: settings.textAssigned,
-        queued: settings.textQueued,
-        failed: settings.textFailed,
-        closed: settings.textClosed,
-      },
-      now: () => clock.now(),
-      index: handoffIndex,
-    });
-    this.subscriptions = new Subscriptions({
-      api,
-      credentials,
-      storage: deps.storage,
-      clock,
+    ({
+      clock: this.clock,
       logger: this.logger,
-      channelName: settings.channelName,
-      webhookUrl: settings.webhookUrl,
-    });
-    this.webhook = new WebhookReceiver({
-      store: this.store,
-      handoff: this.handoff,
-      user: deps.user,
-      clock,
-      logger: this.logger,
-      knownSecrets: (refresh) => this.subscriptions.knownSecrets(refresh),
-      ownSenders,
       onError: this.onError,
-    });
-    this.catchUp = new CatchUp({
-      api,
       store: this.store,
-      credentials,
       mirror: this.mirror,
-      index: handoffIndex,
-      ownSenders,
-      deliver: (message) => this.webhook.enqueueMessage(message),
-    });
+      handoff: this.handoff,
+      subscriptions: this.subscriptions,
+      webhook: this.webhook,
+      catchUp: this.catchUp,
+    } = createParts(settings, deps));
     this.outbox = new Outbox<OutboxItem>({
       storage: deps.storage,
-      clock,
+      clock: this.clock,
       instanceId: randomUUID(),
       maxAgeMs: settings.mirrorMaxAgeMs,
       // The user is waiting for a handoff: give up (and say so) after a minute, not a day.
