@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import axios, { AxiosHeaders, type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import type { z } from 'zod';
 import { TiledeskApiError } from '../errors';
@@ -54,7 +56,14 @@ export class TiledeskClient implements TiledeskApi {
     this.project = `/${options.projectId}`;
     this.baseURL = options.apiUrl;
     this.timeoutMs = options.timeoutMs;
-    this.http = options.http ?? axios.create({ maxRedirects: 0 });
+    // Keep-alive: a new TCP (and TLS) connection per post would cost more than the post itself.
+    this.http =
+      options.http ??
+      axios.create({
+        maxRedirects: 0,
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets: 32 }),
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+      });
   }
 
   async signIn(email: string, password: string) {
