@@ -12,7 +12,7 @@ import {
   type Storage,
   TurnContext,
 } from 'botbuilder';
-import { Engine } from './core/engine';
+import { Engine, type TurnBatch } from './core/engine';
 import { findKeyword, type HandoffTrigger, handoffScore } from './core/triggers';
 import type { ChatActivity, Clock, ConversationRef } from './core/types';
 import { asTiledeskError, type TiledeskError } from './errors';
@@ -61,6 +61,14 @@ export interface TiledeskHandoffOptions {
   http?: AxiosInstance;
   api?: TiledeskApi;
   clock?: Clock;
+}
+
+/** Per-turn state, kept in `turnState` under a symbol (botbuilder's advice for middleware). */
+const SCOPE = Symbol('botbuilder-tiledesk turn');
+interface TurnScope {
+  batch: TurnBatch;
+  key?: string | Promise<string>;
+  capturing: boolean;
 }
 
 /**
@@ -116,44 +124,55 @@ export class TiledeskHandoff implements Middleware {
 
   /** Starts a handoff from bot code; false if the conversation already is with a human. */
   async handoff(context: TurnContext, handoffContext?: unknown): Promise<boolean> {
-    const state = await this.engine.turn(referenceOf(context.activity));
-    return this.begin(context, state.convKey, { trigger: 'api', context: handoffContext }, true);
+    const trigger: HandoffTrigger = { trigger: 'api', context: handoffContext };
+    const scope = context.turnState.get(SCOPE) as TurnScope | undefined;
+    if (scope) return this.begin(context, scope, trigger);
+    const own: TurnScope = { batch: this.engine.batch(), capturing: false };
+    try {
+      return await this.begin(context, own, trigger);
+    } finally {
+      own.batch.commit();
+    }
   }
 
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
+    const scope: TurnScope = { batch: this.engine.batch(), capturing: false };
+    context.turnState.set(SCOPE, scope);
+    try {
+      await this.route(context, next, scope);
+    } finally {
+      scope.batch.commit(); // also when the bot threw: what it sent is mirrored
+    }
+  }
+
+  private async route(context: TurnContext, next: () => Promise<void>, scope: TurnScope) {
     const activity = context.activity;
     if (
       activity.type === ActivityTypes.Event &&
       activity.name === ActivityEventNames.ContinueConversation
     ) {
-      return this.proactiveTurn(context, next);
+      const intent = activity.relatesTo ? this.intents.get(activity.relatesTo) : undefined;
+      if (intent?.kind === 'agent' || intent?.kind === 'notice') return next(); // never mirrored
+      if (intent?.kind === 'status') {
+        // Turn the synthetic ContinueConversation into the handoff.status event the bot expects.
+        Object.assign(activity, {
+          name: HandoffEventNames.HandoffStatus,
+          value: { state: intent.state, ...(intent.message ? { message: intent.message } : {}) },
+        });
+      }
     }
     if (activity.type !== ActivityTypes.Message) {
-      this.captureOutgoing(context, undefined);
+      this.capture(context, scope);
       return next();
     }
     const state = await this.engine.turn(referenceOf(activity));
-    this.engine.mirrorUser(state.convKey, toChat(activity), state.mode === 'handoff');
+    scope.key = state.convKey;
+    scope.batch.user(state.convKey, toChat(activity), state.mode === 'handoff');
     if (state.mode === 'handoff') return; // a human answers: the bot stays silent
     const trigger = await this.detect(context);
-    if (trigger && (await this.begin(context, state.convKey, trigger, true))) return;
-    this.captureOutgoing(context, state.convKey);
+    if (trigger && (await this.begin(context, scope, trigger))) return;
+    this.capture(context, scope);
     await next();
-  }
-
-  private async proactiveTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
-    const activity = context.activity;
-    const intent = activity.relatesTo ? this.intents.get(activity.relatesTo) : undefined;
-    if (intent?.kind === 'agent' || intent?.kind === 'notice') return next(); // never mirrored back
-    if (intent?.kind === 'status') {
-      // Turn the synthetic ContinueConversation into the handoff.status event the bot expects.
-      Object.assign(activity, {
-        name: HandoffEventNames.HandoffStatus,
-        value: { state: intent.state, ...(intent.message ? { message: intent.message } : {}) },
-      });
-    }
-    this.captureOutgoing(context, undefined);
-    return next();
   }
 
   private async detect(context: TurnContext): Promise<HandoffTrigger | undefined> {
@@ -173,28 +192,27 @@ export class TiledeskHandoff implements Middleware {
     return undefined;
   }
 
-  private async begin(
-    context: TurnContext,
-    convKey: string,
-    trigger: HandoffTrigger,
-    tell: boolean,
-  ) {
-    const started = await this.engine.startHandoff(convKey, trigger);
-    if (started && tell && this.settings.textConnecting) {
-      this.captureOutgoing(context, convKey);
+  private async begin(context: TurnContext, scope: TurnScope, trigger: HandoffTrigger) {
+    const started = await scope.batch.handoff(await this.keyOf(context, scope), trigger);
+    // A bot that sent handoff.initiate speaks for itself; otherwise tell the user.
+    if (started && trigger.trigger !== 'event' && this.settings.textConnecting) {
+      this.capture(context, scope);
       await context.sendActivity(this.settings.textConnecting);
     }
     return started;
   }
 
+  private keyOf(context: TurnContext, scope: TurnScope): string | Promise<string> {
+    return (scope.key ??= this.engine.ensureRecord(referenceOf(context.activity)));
+  }
+
   /**
-   * Mirrors what the bot really sent (after the send succeeded, with ids), in order, and
-   * intercepts `handoff.initiate` events: they start a handoff and are not sent to the channel.
+   * Mirrors what the bot really sent (after the send succeeded), in order, and intercepts
+   * `handoff.initiate` events: they start a handoff and are not sent to the channel.
    */
-  private captureOutgoing(context: TurnContext, knownKey: string | undefined): void {
-    let key: Promise<string> | undefined =
-      knownKey === undefined ? undefined : Promise.resolve(knownKey);
-    const convKey = () => (key ??= this.engine.ensureRecord(referenceOf(context.activity)));
+  private capture(context: TurnContext, scope: TurnScope): void {
+    if (scope.capturing) return;
+    scope.capturing = true;
     context.onSendActivities(async (_ctx, activities, nextSend) => {
       const initiations = removeHandoffInitiations(activities);
       const responses: ResourceResponse[] = activities.length > 0 ? await nextSend() : [];
@@ -202,10 +220,11 @@ export class TiledeskHandoff implements Middleware {
         (a) => (a.type ?? ActivityTypes.Message) === ActivityTypes.Message,
       );
       if (messages.length > 0 || initiations.length > 0) {
-        const k = await convKey();
-        for (const a of messages) this.engine.mirrorBot(k, toChat(a));
-        for (const ev of initiations)
-          await this.engine.startHandoff(k, { trigger: 'event', context: ev.value });
+        const key = await this.keyOf(context, scope);
+        for (const a of messages) scope.batch.bot(key, toChat(a));
+        for (const ev of initiations) {
+          await this.begin(context, scope, { trigger: 'event', context: ev.value });
+        }
       }
       for (const { index } of initiations) responses.splice(index, 0, { id: '' });
       return responses;

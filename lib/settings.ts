@@ -107,6 +107,11 @@ const SPEC = {
     schema: number(1000, 30 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
     help: 'how long a message that Tiledesk does not accept is retried before it is reported and dropped (ms)',
   },
+  mirrorConcurrency: {
+    key: 'TiledeskMirrorConcurrency',
+    schema: number(1, 1000).default(32),
+    help: 'how many conversations are mirrored to Tiledesk at the same time (each one stays in order)',
+  },
   catchUpIntervalMs: {
     key: 'TiledeskCatchUpIntervalMs',
     schema: number(0, 24 * 3600 * 1000).default(60_000),

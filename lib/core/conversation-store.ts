@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TiledeskError } from '../errors';
+import { withETagRetry } from './etag-retry';
 import { storageKeys } from './ids';
 import type { ConversationRef, KeyValueStorage } from './types';
 
@@ -37,8 +38,7 @@ export type HandoffState = z.infer<typeof HandoffState>;
 
 const RequestIndex = z.object({ convKey: z.string() });
 
-const MAX_DELIVERED = 100;
-const MAX_ATTEMPTS = 8;
+const MAX_DELIVERED = 20;
 
 export class ConversationStore {
   constructor(private readonly storage: KeyValueStorage) {}
@@ -73,7 +73,7 @@ export class ConversationStore {
     change: (current: ConversationRecord) => ConversationRecord | undefined,
   ): Promise<ConversationRecord | undefined> {
     const key = storageKeys.conversation(convKey);
-    for (let attempt = 1; ; attempt++) {
+    return withETagRetry(async () => {
       const items = await this.storage.read([key]);
       const raw = items[key] as { eTag?: string } | undefined;
       const current = parseRecord(key, raw);
@@ -84,13 +84,9 @@ export class ConversationStore {
       if (next.requestId !== current.requestId) {
         changes[storageKeys.request(next.requestId)] = { convKey, eTag: '*' };
       }
-      try {
-        await this.storage.write(changes);
-        return next;
-      } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !isETagConflict(err)) throw err;
-      }
-    }
+      await this.storage.write(changes);
+      return next;
+    });
   }
 
   async conversationOfRequest(requestId: string): Promise<string | undefined> {
@@ -143,8 +139,4 @@ function parseRecord(key: string, raw: unknown): ConversationRecord | undefined 
     );
   }
   return parsed.data;
-}
-
-function isETagConflict(err: unknown): boolean {
-  return err instanceof Error && /etag/i.test(err.message);
 }

@@ -22,6 +22,38 @@ export type { EngineDeps } from './parts';
  * `UserChannel` to reach the user.
  */
 
+/** Collects one turn's mirror work, in order; see {@link Engine.batch}. */
+export class TurnBatch {
+  private readonly items: [string, OutboxItem][] = [];
+
+  constructor(
+    private readonly handoffs: Handoff,
+    private readonly enqueue: (convKey: string, item: OutboxItem) => void,
+  ) {}
+
+  /** Mirrors a user message; in handoff also looks for agent messages we may have missed. */
+  user(convKey: string, activity: ChatActivity, inHandoff = false): void {
+    this.items.push([convKey, Mirror.item('user', activity)]);
+    if (inHandoff) this.items.push([convKey, { kind: 'catch-up', key: randomUUID() }]);
+  }
+
+  bot(convKey: string, activity: ChatActivity): void {
+    this.items.push([convKey, Mirror.item('bot', activity)]);
+  }
+
+  /** Starts a handoff (mode switch now, routing after the turn); false if already with a human. */
+  async handoff(convKey: string, trigger: HandoffTrigger): Promise<boolean> {
+    const started = await this.handoffs.begin(convKey, trigger);
+    if (started) this.items.push([convKey, { kind: 'handoff', trigger, key: randomUUID() }]);
+    return started;
+  }
+
+  /** Hands everything to the outbox; called once the turn is over. */
+  commit(): void {
+    for (const [convKey, item] of this.items.splice(0)) this.enqueue(convKey, item);
+  }
+}
+
 export interface TurnState {
   convKey: string;
   mode: 'bot' | 'handoff';
@@ -71,6 +103,7 @@ export class Engine {
       clock: this.clock,
       instanceId: randomUUID(),
       maxAgeMs: settings.mirrorMaxAgeMs,
+      concurrency: settings.mirrorConcurrency,
       // The user is waiting for a handoff: give up (and say so) after a minute, not a day.
       maxAgeOf: (item) =>
         item.kind === 'handoff' ? 60_000 : item.kind === 'catch-up' ? 0 : undefined,
@@ -155,27 +188,17 @@ export class Engine {
     return (await this.turn(reference)).convKey;
   }
 
-  /** Mirrors a user message; in handoff also looks for agent messages we may have missed. */
-  mirrorUser(convKey: string, activity: ChatActivity, inHandoff = false): void {
-    this.enqueue(convKey, Mirror.item('user', activity));
-    if (inHandoff) this.enqueue(convKey, { kind: 'catch-up', key: randomUUID() });
-  }
-
-  mirrorBot(convKey: string, activity: ChatActivity): void {
-    this.enqueue(convKey, Mirror.item('bot', activity));
-  }
-
-  /** Starts a handoff; false if the conversation already is with a human. */
-  async startHandoff(convKey: string, trigger: HandoffTrigger): Promise<boolean> {
-    const started = await this.handoff.begin(convKey, trigger);
-    if (started) this.enqueue(convKey, { kind: 'handoff', trigger, key: randomUUID() });
-    return started;
-  }
-
   /**
-   * Hands items to the outbox after the current turn's synchronous work: starting storage and
-   * HTTP requests inside the turn costs the turn ~160 µs each (toolchain.md, "Performance facts").
+   * A turn's batch: what the turn mirrors is collected and handed to the outbox only when the
+   * turn is over (`commit`, from the binding's `finally`), so neither storage writes nor HTTP
+   * requests start while the user is still waiting for the bot's reply (starting an axios
+   * request costs a turn ~160 µs: toolchain.md, "Performance facts"). Order is kept.
    */
+  batch(): TurnBatch {
+    return new TurnBatch(this.handoff, (convKey, item) => this.enqueue(convKey, item));
+  }
+
+  /** Hands items to the outbox once the current macrotask is done (batched across turns). */
   private enqueue(convKey: string, item: OutboxItem): void {
     const list = this.pending.get(convKey);
     if (list) list.push(item);

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { asTiledeskError, type TiledeskError } from '../errors';
+import { withETagRetry } from './etag-retry';
 import { OrderedQueue } from './ordered-queue';
 import { ShardedSet } from './sharded-set';
 import type { Clock, KeyValueStorage } from './types';
@@ -37,14 +37,14 @@ export interface OutboxOptions<T extends OutboxItem> {
   leaseMs?: number;
 }
 
-const Stored = z.object({
-  items: z.array(
-    z.object({ item: z.unknown(), owner: z.string().nullable(), leasedAt: z.number() }),
-  ),
-});
-type Stored = z.infer<typeof Stored>;
-
-const MAX_ATTEMPTS = 8;
+interface StoredEntry {
+  item: unknown;
+  owner: string | null;
+  leasedAt: number;
+}
+interface Stored {
+  items: StoredEntry[];
+}
 
 export class Outbox<T extends OutboxItem> {
   private readonly queue: OrderedQueue<T>;
@@ -72,7 +72,6 @@ export class Outbox<T extends OutboxItem> {
         this.markDone(convKey, item);
         o.onDrop(convKey, item, error, attempts);
       },
-      onDrained: (convKey) => this.serial(convKey, () => this.removeDone(convKey)),
     });
   }
 
@@ -154,11 +153,20 @@ export class Outbox<T extends OutboxItem> {
     );
   }
 
+  /**
+   * Done items leave storage as they finish, batched: one removal write per conversation is in
+   * the chain at a time and takes every key done until it runs (under load a lane may never
+   * drain, and the stored list must not grow).
+   */
   private markDone(convKey: string, item: T): void {
     if (this.o.transient?.(item)) return;
     const list = this.done.get(convKey);
-    if (list) list.push(item.key);
-    else this.done.set(convKey, [item.key]);
+    if (list) {
+      list.push(item.key);
+      return;
+    }
+    this.done.set(convKey, [item.key]);
+    this.serial(convKey, () => this.removeDone(convKey));
   }
 
   private async append(convKey: string, items: T[], owner: string | null): Promise<void> {
@@ -181,10 +189,8 @@ export class Outbox<T extends OutboxItem> {
         stored.items = stored.items.filter((e) => !keys.has((e.item as T).key));
         return stored;
       });
-      if (left === 0) {
-        await this.o.storage.delete([outboxKey(convKey)]);
-        await this.index.remove(convKey);
-      }
+      // The empty list stays (a delete has no eTag and could drop another instance's append).
+      if (left === 0) await this.index.remove(convKey);
     } catch (err) {
       this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
     }
@@ -203,20 +209,17 @@ export class Outbox<T extends OutboxItem> {
   }
 
   /** eTag-safe read-modify-write of one conversation's stored outbox; returns the items left. */
-  private async update(convKey: string, change: (stored: Stored) => Stored): Promise<number> {
+  private update(convKey: string, change: (stored: Stored) => Stored): Promise<number> {
     const key = outboxKey(convKey);
-    for (let attempt = 1; ; attempt++) {
-      const raw = (await this.o.storage.read([key]))[key] as { eTag?: string } | undefined;
-      const parsed = Stored.safeParse(raw);
-      const next = change(parsed.success ? parsed.data : { items: [] });
-      try {
-        await this.o.storage.write({ [key]: { items: next.items, eTag: raw?.eTag ?? '*' } });
-        return next.items.length;
-      } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !(err instanceof Error) || !/etag/i.test(err.message))
-          throw err;
-      }
-    }
+    return withETagRetry(async () => {
+      const raw = (await this.o.storage.read([key]))[key] as
+        { eTag?: string; items?: unknown } | undefined;
+      // Our own data, written by this class: a shape check, no schema parse (hot path).
+      const items = Array.isArray(raw?.items) ? (raw.items as StoredEntry[]) : [];
+      const next = change({ items });
+      await this.o.storage.write({ [key]: { items: next.items, eTag: raw?.eTag ?? '*' } });
+      return next.items.length;
+    });
   }
 
   /** Runs storage work for one conversation in order; holds nothing once idle. */

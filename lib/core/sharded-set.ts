@@ -1,17 +1,27 @@
-import { z } from 'zod';
 import type { KeyValueStorage } from './types';
+import { withETagRetry } from './etag-retry';
 
 /**
  * A set of keys kept in `Storage`, split over 16 items so concurrent writers (several bot
  * instances) rarely touch the same item. `Storage` cannot list keys, so this is how we find
  * "all conversations with pending posts" or "all conversations in handoff" after a restart.
+ *
+ * Changes to one shard are batched: while a write is in flight, further adds and removes wait
+ * and go out together in the next write, so a burst costs one read and one write per shard
+ * instead of racing itself into eTag conflicts.
  */
 
-const Shard = z.object({ members: z.record(z.string(), z.literal(1)) });
 const SHARDS = 16;
-const MAX_ATTEMPTS = 8;
+
+interface PendingShard {
+  changes: Map<string, boolean>;
+  waiters: { resolve(): void; reject(err: unknown): void }[];
+}
 
 export class ShardedSet {
+  private readonly pending = new Map<number, PendingShard>();
+  private readonly writing = new Set<number>();
+
   constructor(
     private readonly storage: KeyValueStorage,
     private readonly prefix: string,
@@ -28,32 +38,59 @@ export class ShardedSet {
   async all(): Promise<string[]> {
     const keys = Array.from({ length: SHARDS }, (_, i) => this.keyOf(i));
     const items = await this.storage.read(keys);
-    return keys.flatMap((k) => {
-      const parsed = Shard.safeParse(items[k]);
-      return parsed.success ? Object.keys(parsed.data.members) : [];
-    });
+    return keys.flatMap((k) => Object.keys(membersOf(items[k])));
   }
 
-  private async change(member: string, present: boolean): Promise<void> {
-    const key = this.keyOf(Number.parseInt(member.slice(0, 1), 16) || 0);
-    for (let attempt = 1; ; attempt++) {
-      const raw = (await this.storage.read([key]))[key] as { eTag?: string } | undefined;
-      const parsed = Shard.safeParse(raw);
-      const members = parsed.success ? { ...parsed.data.members } : {};
-      if (member in members === present) return;
-      if (present) members[member] = 1;
-      else delete members[member];
+  private change(member: string, present: boolean): Promise<void> {
+    const shard = (Number.parseInt(member.slice(0, 1), 16) || 0) % SHARDS;
+    let batch = this.pending.get(shard);
+    if (!batch) {
+      batch = { changes: new Map(), waiters: [] };
+      this.pending.set(shard, batch);
+    }
+    batch.changes.set(member, present);
+    const done = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    if (!this.writing.has(shard)) void this.flush(shard);
+    return done;
+  }
+
+  private async flush(shard: number): Promise<void> {
+    this.writing.add(shard);
+    for (;;) {
+      const batch = this.pending.get(shard);
+      if (!batch) break;
+      this.pending.delete(shard);
       try {
-        await this.storage.write({ [key]: { members, eTag: raw?.eTag ?? '*' } });
-        return;
+        await withETagRetry(() => this.write(shard, batch.changes));
+        for (const w of batch.waiters) w.resolve();
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !(err instanceof Error) || !/etag/i.test(err.message))
-          throw err;
+        for (const w of batch.waiters) w.reject(err);
       }
     }
+    this.writing.delete(shard);
+  }
+
+  private async write(shard: number, changes: Map<string, boolean>): Promise<void> {
+    const key = this.keyOf(shard);
+    const raw = (await this.storage.read([key]))[key] as { eTag?: string } | undefined;
+    const members = { ...membersOf(raw) };
+    let changed = false;
+    for (const [member, present] of changes) {
+      if (member in members === present) continue;
+      changed = true;
+      if (present) members[member] = 1;
+      else delete members[member];
+    }
+    if (changed) await this.storage.write({ [key]: { members, eTag: raw?.eTag ?? '*' } });
   }
 
   private keyOf(shard: number): string {
-    return `${this.prefix}/${(shard % SHARDS).toString(16)}`;
+    return `${this.prefix}/${shard.toString(16)}`;
   }
+}
+
+/** Tolerant read of a shard: anything malformed counts as empty (it is only an index). */
+function membersOf(raw: unknown): Record<string, 1> {
+  const members = (raw as { members?: unknown } | undefined)?.members;
+  return members && typeof members === 'object' ? (members as Record<string, 1>) : {};
 }

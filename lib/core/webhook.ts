@@ -143,23 +143,24 @@ export class WebhookReceiver {
   private async deliver(convKey: string, work: Work, message: TiledeskMessage): Promise<void> {
     if (!work.claimed) {
       let claimed = false;
+      let takenOver = false;
       const record = await this.o.store.update(convKey, (r) => {
         if (r.requestId !== work.requestId || wasDelivered(r, message._id, message.createdAt))
           return undefined;
         claimed = true;
         // An agent writing to a conversation the bot still had means a human took it over.
-        const taken =
-          r.mode === 'handoff'
-            ? r
-            : {
-                ...r,
-                mode: 'handoff' as const,
-                handoff: { at: this.o.clock.now(), trigger: 'agent', accepted: true },
-              };
+        takenOver = r.mode !== 'handoff';
+        const taken = !takenOver
+          ? r
+          : {
+              ...r,
+              mode: 'handoff' as const,
+              handoff: { at: this.o.clock.now(), trigger: 'agent', accepted: true },
+            };
         return withDelivered(taken, message._id, message.createdAt);
       });
       if (!claimed || !record) return;
-      if (record.handoff?.trigger === 'agent') await this.o.handoff.tracked(convKey);
+      if (takenOver) await this.o.handoff.tracked(convKey);
       work.claimed = record.reference;
     }
     try {
@@ -202,14 +203,19 @@ function parseBody(body: unknown, max: number): unknown {
   }
 }
 
+/** Digests of the known secrets, computed once per list the subscriptions hand out. */
+const digests = new WeakMap<readonly string[], Buffer[]>();
+
 /** Constant time: compares SHA-256 digests (equal length) against every known secret. */
 function matchesAny(given: string, secrets: readonly string[]): boolean {
+  let expected = digests.get(secrets);
+  if (!expected) {
+    expected = secrets.map((s) => createHash('sha256').update(s).digest());
+    digests.set(secrets, expected);
+  }
   const digest = createHash('sha256').update(given).digest();
   let match = false;
-  for (const secret of secrets) {
-    const expected = createHash('sha256').update(secret).digest();
-    match = timingSafeEqual(digest, expected) || match;
-  }
+  for (const e of expected) match = timingSafeEqual(digest, e) || match;
   return match;
 }
 

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { TiledeskApiError } from '../errors';
 import {
   type OutgoingMessage,
+  SentMessage,
   SignInResponse,
   Subscription,
   TiledeskMessage,
@@ -19,7 +20,7 @@ export interface TiledeskApi {
     firstname?: string;
     email?: string;
   }): Promise<{ token: string; userId: string }>;
-  sendMessage(token: string, requestId: string, message: OutgoingMessage): Promise<TiledeskMessage>;
+  sendMessage(token: string, requestId: string, message: OutgoingMessage): Promise<{ _id: string }>;
   getMessages(token: string, requestId: string): Promise<TiledeskMessage[]>;
   routeToAgent(token: string, requestId: string): Promise<TiledeskRequest>;
   closeRequest(token: string, requestId: string): Promise<void>;
@@ -89,13 +90,7 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   sendMessage(token: string, requestId: string, message: OutgoingMessage) {
-    return this.call(
-      'POST',
-      this.requestPath(requestId, '/messages'),
-      TiledeskMessage,
-      token,
-      message,
-    );
+    return this.call('POST', this.requestPath(requestId, '/messages'), SentMessage, token, message);
   }
 
   async getMessages(token: string, requestId: string) {

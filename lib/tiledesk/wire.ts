@@ -25,6 +25,9 @@ export const TiledeskMessage = z.looseObject({
 });
 export type TiledeskMessage = z.infer<typeof TiledeskMessage>;
 
+/** What we read of a `POST …/messages` answer: only its id (the rest is a large request doc). */
+export const SentMessage = z.object({ _id: z.string() });
+
 export const TiledeskRequest = z.looseObject({
   request_id: z.string(),
   status: z.number(),

@@ -189,6 +189,8 @@ describe('handoff (CloudAdapter + restify + fake channel + Tiledesk stand-in)', 
       'Connecting you to a human agent…',
       'Anna Rossi has joined the chat.',
     ]);
+    const mirrored = h.standin.messages(requestIds()[0]!).map((m) => m.text);
+    expect(mirrored.filter((t) => t === 'Connecting you to a human agent…')).to.have.length(1);
     expect(h.standin.request(requestIds()[0]!)!.attributes['bf_handoff']).to.deep.include({
       trigger: 'api',
       context: { reason: 'vip' },

@@ -206,14 +206,14 @@ describe('ConversationStore', () => {
       expect((await store.get(CONV))?.delivered).to.have.members(ids.map((id) => `${id}@`));
     });
 
-    it('gives up after 8 eTag conflicts and rethrows the storage error', async () => {
+    it('gives up after 10 eTag conflicts (with short random waits) and rethrows the storage error', async () => {
       await store.create(CONV, newRecord(REF, REQ));
       const conflict = new Error('Storage: error writing "x" due to eTag conflict.');
       const write = sinon.stub(storage, 'write').rejects(conflict);
       let caught: unknown;
       await store.update(CONV, (r) => ({ ...r, opened: true })).catch((e: unknown) => (caught = e));
       expect(caught).to.equal(conflict);
-      expect(write.callCount).to.equal(8);
+      expect(write.callCount).to.equal(10);
     });
 
     it('rethrows other storage errors at once', async () => {
@@ -266,23 +266,23 @@ describe('ConversationStore', () => {
       expect(wasDelivered(next, 'm3', 't3')).to.equal(false);
     });
 
-    it('keeps the newest 100 entries and remembers the newest evicted time as a floor', () => {
+    it('keeps the newest 20 entries and remembers the newest evicted time as a floor', () => {
       let record = newRecord(REF, REQ);
       const at = (i: number) => `2026-11-26T14:00:${String(i).padStart(3, '0')}Z`;
-      for (let i = 0; i < 105; i++) record = withDelivered(record, `m${i}`, at(i));
-      expect(record.delivered).to.have.length(100);
+      for (let i = 0; i < 25; i++) record = withDelivered(record, `m${i}`, at(i));
+      expect(record.delivered).to.have.length(20);
       expect(record.delivered[0]).to.equal(`m5@${at(5)}`);
       expect(record.deliveredFloor).to.equal(at(4));
       expect(wasDelivered(record, 'm2', at(2))).to.equal(true); // evicted, but under the floor
       expect(wasDelivered(record, 'new', at(200))).to.equal(false);
     });
 
-    it('exactly 100 entries are all kept, with no floor', () => {
+    it('exactly 20 entries are all kept, with no floor', () => {
       let record = newRecord(REF, REQ);
-      for (let i = 0; i < 100; i++) record = withDelivered(record, `m${i}`, `t${i}`);
+      for (let i = 0; i < 20; i++) record = withDelivered(record, `m${i}`, `t${i}`);
       expect(record.delivered[0]).to.equal('m0@t0');
       expect(record.deliveredFloor).to.equal(undefined);
-      expect(withDelivered(record, 'm100', 't100').delivered[0]).to.equal('m1@t1');
+      expect(withDelivered(record, 'm20', 't20').delivered[0]).to.equal('m1@t1');
     });
   });
 });

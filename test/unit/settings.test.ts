@@ -55,6 +55,7 @@ describe('resolveSettings', () => {
       microsoftAppId: '',
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,
+      mirrorConcurrency: 32,
       catchUpIntervalMs: 60_000,
       handoffKeywords: ['human', 'agent', 'operator'],
       handoffIntent: 'Handoff',
