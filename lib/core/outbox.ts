@@ -44,6 +44,8 @@ interface StoredEntry {
 }
 interface Stored {
   items: StoredEntry[];
+  /** The conversation is listed in the outbox index (recovery looks there). */
+  indexed?: boolean;
 }
 
 export class Outbox<T extends OutboxItem> {
@@ -111,7 +113,9 @@ export class Outbox<T extends OutboxItem> {
     for (const convKey of await this.index.all()) {
       const mine = new Set(this.queue.itemsOf(convKey).map((i) => i.key));
       const claimed: T[] = [];
+      let empty = false;
       await this.update(convKey, (stored) => {
+        empty = stored.items.length === 0;
         const now = this.o.clock.now();
         for (const entry of stored.items) {
           const item = entry.item as T;
@@ -128,8 +132,25 @@ export class Outbox<T extends OutboxItem> {
       });
       if (claimed.length > 0) for (const item of claimed) this.queue.push(convKey, item);
       recovered += claimed.length;
+      if (empty) await this.unindex(convKey);
     }
     return recovered;
+  }
+
+  /**
+   * Index entries are dropped here, lazily, not each time a conversation's list empties: a
+   * busy conversation would otherwise add and remove itself on every message. The removal
+   * comes first; if an append raced it, the conversation is indexed again.
+   */
+  private async unindex(convKey: string): Promise<void> {
+    await this.index.remove(convKey);
+    let refilled = false;
+    await this.update(convKey, (stored) => {
+      refilled = stored.items.length > 0;
+      stored.indexed = refilled;
+      return stored;
+    });
+    if (refilled) await this.index.add(convKey);
   }
 
   /**
@@ -170,14 +191,15 @@ export class Outbox<T extends OutboxItem> {
   }
 
   private async append(convKey: string, items: T[], owner: string | null): Promise<void> {
-    let wasEmpty = false;
+    let index = false;
     const now = this.o.clock.now();
     await this.update(convKey, (stored) => {
-      wasEmpty = stored.items.length === 0;
+      index = stored.indexed !== true;
+      stored.indexed = true;
       stored.items.push(...items.map((item) => ({ item, owner, leasedAt: now })));
       return stored;
     });
-    if (wasEmpty) await this.index.add(convKey);
+    if (index) await this.index.add(convKey);
   }
 
   private async removeDone(convKey: string): Promise<void> {
@@ -185,12 +207,12 @@ export class Outbox<T extends OutboxItem> {
     this.done.delete(convKey);
     if (keys.size === 0) return;
     try {
-      const left = await this.update(convKey, (stored) => {
+      // The empty list stays (a delete has no eTag and could drop another instance's append);
+      // the index entry goes at the next recovery pass.
+      await this.update(convKey, (stored) => {
         stored.items = stored.items.filter((e) => !keys.has((e.item as T).key));
         return stored;
       });
-      // The empty list stays (a delete has no eTag and could drop another instance's append).
-      if (left === 0) await this.index.remove(convKey);
     } catch (err) {
       this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
     }
@@ -216,8 +238,13 @@ export class Outbox<T extends OutboxItem> {
         { eTag?: string; items?: unknown } | undefined;
       // Our own data, written by this class: a shape check, no schema parse (hot path).
       const items = Array.isArray(raw?.items) ? (raw.items as StoredEntry[]) : [];
-      const next = change({ items });
-      await this.o.storage.write({ [key]: { items: next.items, eTag: raw?.eTag ?? '*' } });
+      const next = change({
+        items,
+        indexed: (raw as { indexed?: unknown } | undefined)?.indexed === true,
+      });
+      await this.o.storage.write({
+        [key]: { items: next.items, indexed: next.indexed, eTag: raw?.eTag ?? '*' },
+      });
       return next.items.length;
     });
   }
