@@ -56,8 +56,8 @@ export function classifyMessage(
  * An agent is a participant of the request; without the request in the payload, agent ids are
  * Tiledesk user ObjectIds (24 hex), never our end users' `<project>_<channel>_<hash>` ids.
  */
-function isAgent(memberId: string, request: Record<string, unknown> | undefined): boolean {
-  const list = request?.['participantsAgents'] ?? request?.['participants'];
+function isAgent(memberId: string, request: TiledeskMessage['request']): boolean {
+  const list = request?.participantsAgents ?? request?.participants;
   if (Array.isArray(list)) return list.includes(memberId);
   return /^[0-9a-f]{24}$/i.test(memberId);
 }

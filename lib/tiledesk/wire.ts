@@ -10,7 +10,11 @@ export const SignInResponse = z.looseObject({
   user: z.looseObject({ _id: z.string().optional(), id: z.string().optional() }).optional(),
 });
 
-export const TiledeskMessage = z.looseObject({
+/**
+ * A message as delivered or listed. Strict about what we read, and it keeps only that
+ * (`z.object` strips): deliveries embed the whole populated request, which we never copy.
+ */
+export const TiledeskMessage = z.object({
   _id: z.string(),
   sender: z.string(),
   senderFullname: z.string().optional(),
@@ -21,7 +25,12 @@ export const TiledeskMessage = z.looseObject({
   attributes: z.record(z.string(), z.unknown()).optional().nullable(),
   metadata: z.unknown().optional(),
   createdAt: z.string().optional(),
-  request: z.looseObject({}).optional(),
+  request: z
+    .object({
+      participants: z.array(z.string()).optional(),
+      participantsAgents: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
 export type TiledeskMessage = z.infer<typeof TiledeskMessage>;
 
@@ -53,10 +62,13 @@ export const Subscription = z.looseObject({
 export type Subscription = z.infer<typeof Subscription>;
 
 /** Envelope of every webhook delivery (§5.3): no top-level `event`; use `hook.event`. */
-export const WebhookEnvelope = z.looseObject({
+export const WebhookEnvelope = z.object({
   timestamp: z.number().optional(),
-  payload: z.looseObject({}),
-  hook: z.looseObject({ _id: z.string().optional(), event: z.string() }),
+  // Checked as an object here, and by the event's own schema (e.g. TiledeskMessage) next.
+  payload: z.custom<Record<string, unknown>>(
+    (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  ),
+  hook: z.object({ _id: z.string().optional(), event: z.string() }),
   token: z.string().optional(),
 });
 export type WebhookEnvelope = z.infer<typeof WebhookEnvelope>;

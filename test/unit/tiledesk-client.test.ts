@@ -271,13 +271,16 @@ describe('TiledeskClient', () => {
       });
     }
 
-    it('keeps unknown response fields of loose wire objects (getMessages)', async () => {
+    it('keeps only what it reads of a message (the embedded request doc is not copied)', async () => {
       const { client } = harness({
         status: 200,
-        data: [{ ...MESSAGE, channel_type: 'group', request: { status: 50 } }],
+        data: [
+          { ...MESSAGE, channel_type: 'group', request: { status: 50, participants: ['a1'] } },
+        ],
       });
       const [message] = await client.getMessages(TOKEN, REQ);
-      expect(message).to.deep.include({ channel_type: 'group', request: { status: 50 } });
+      expect(message).to.not.have.property('channel_type');
+      expect(message?.request).to.deep.equal({ participants: ['a1'] });
     });
   });
 
