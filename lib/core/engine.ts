@@ -82,6 +82,7 @@ export class Engine {
   private pending = new Map<string, OutboxItem[]>();
   private flushScheduled = false;
   private timer: unknown;
+  private subscribed = false;
 
   constructor(
     readonly settings: TiledeskSettings,
@@ -116,21 +117,36 @@ export class Engine {
 
   /**
    * Subscribes the webhooks (idempotent), takes over posts left in storage by a previous run,
-   * catches up on agent messages missed while we were away, and starts the periodic catch-up.
+   * catches up on agent messages missed while we were away, and starts the periodic pass.
+   * Never throws for Tiledesk being down or refusing: the bot must start anyway; the failure
+   * goes to `onError` and the subscriptions are tried again on every periodic pass.
    */
   async start(): Promise<void> {
-    await this.subscriptions.ensure();
-    await this.recoverAndCatchUp();
-    const interval = this.settings.catchUpIntervalMs;
-    if (interval > 0 && this.timer === undefined) {
-      const tick = () => {
-        this.timer = this.clock.setTimeout(() => {
-          void this.recoverAndCatchUp().finally(() => this.timer !== undefined && tick());
-        }, interval);
-        (this.timer as { unref?: () => void }).unref?.();
-      };
-      tick();
+    await this.maintain(false);
+    if (this.timer !== undefined) return;
+    const interval = this.settings.catchUpIntervalMs || 60_000;
+    const tick = () => {
+      this.timer = this.clock.setTimeout(() => {
+        void this.maintain(true).finally(() => {
+          const more = !this.subscribed || this.settings.catchUpIntervalMs > 0;
+          if (this.timer !== undefined && more) tick();
+        });
+      }, interval);
+      (this.timer as { unref?: () => void }).unref?.();
+    };
+    tick();
+  }
+
+  private async maintain(periodic: boolean): Promise<void> {
+    if (!this.subscribed) {
+      try {
+        await this.subscriptions.ensure();
+        this.subscribed = true;
+      } catch (err) {
+        this.onError(asTiledeskError(err, 'TILEDESK_HTTP', { step: 'subscribe webhooks' }));
+      }
     }
+    if (!periodic || this.settings.catchUpIntervalMs > 0) await this.recoverAndCatchUp();
   }
 
   /** Finishes pending work within `deadlineMs`; what is left stays in storage for the next run. */

@@ -234,3 +234,24 @@ describe('reliability: auth renewal', () => {
     expect(h.errors).to.deep.equal([]);
   });
 });
+
+describe('reliability: Tiledesk down when the bot starts', () => {
+  let h: Harness;
+  afterEach(async () => h?.stop());
+
+  it('start() resolves, reports the failure, and subscribes on a later pass; the bot answers meanwhile', async () => {
+    const { clock } = fastClock({ keepAboveMs: Number.POSITIVE_INFINITY, capMs: 20 });
+    h = await startHarness({
+      noStart: true,
+      tiledesk: { clock },
+      settings: { TiledeskCatchUpIntervalMs: '100' },
+    });
+    h.standin.injectFault({ path: /\/subscriptions$/, status: 503, times: 1 });
+    await h.tiledesk.start(); // must not throw
+    expect(h.errors.map((e) => e.code)).to.deep.equal(['TILEDESK_HTTP']);
+    expect(h.standin.subscriptions()).to.have.length(0);
+    await h.user('conv-start').sayAndWait('hello');
+    expect(h.channel.texts('conv-start')).to.deep.equal(['Echo: hello']);
+    await h.standin.waitFor(() => h.standin.subscriptions().length === 2);
+  });
+});
