@@ -30,7 +30,7 @@ export function endUserId(projectId: string, channelId: string, userId: string):
   return `${projectId}_${channel}_${sha256(`${channelId}\n${userId}`).slice(0, 24)}`;
 }
 
-/** Sender id of mirrored bot messages (§8.4: any stable id; `system` is reserved). */
+/** Sender id of mirrored bot messages (§8.4: a stable id of our choosing; `system` is reserved). */
 export function botSenderId(botId: string): string {
   return `bot_${sha256(botId).slice(0, 24)}`;
 }
