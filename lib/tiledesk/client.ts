@@ -57,14 +57,7 @@ export class TiledeskClient implements TiledeskApi {
     this.project = `/${options.projectId}`;
     this.baseURL = options.apiUrl;
     this.timeoutMs = options.timeoutMs;
-    // Keep-alive: a new TCP (and TLS) connection per post would cost more than the post itself.
-    this.http =
-      options.http ??
-      axios.create({
-        maxRedirects: 0,
-        httpAgent: new http.Agent({ keepAlive: true, maxSockets: 32 }),
-        httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
-      });
+    this.http = options.http ?? createHttp();
   }
 
   async signIn(email: string, password: string) {
@@ -185,6 +178,22 @@ export class TiledeskClient implements TiledeskApi {
       retryable: false,
     });
   }
+}
+
+/**
+ * The default HTTP client. Keep-alive: a new TCP (and TLS) connection per post would cost more
+ * than the post itself. Without proxy variables in the environment, axios's per-request proxy
+ * lookup (~35 µs a call in the profile) is switched off; with them, proxies work as usual.
+ */
+function createHttp(): AxiosInstance {
+  const env = process.env;
+  const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'].some((k) => env[k]);
+  return axios.create({
+    maxRedirects: 0,
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 32 }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+    ...(proxied ? {} : { proxy: false as const }),
+  });
 }
 
 const ArrayOfMessages = TiledeskMessage.array();
