@@ -12,7 +12,6 @@ export type TiledeskErrorCode =
   | 'TILEDESK_TIMEOUT'
   | 'TILEDESK_UNAUTHORIZED'
   | 'TILEDESK_BAD_RESPONSE'
-  | 'TILEDESK_WEBHOOK'
   | 'TILEDESK_STORAGE'
   | 'TILEDESK_DELIVERY'
   | 'TILEDESK_RECOGNIZER'
@@ -87,17 +86,6 @@ export class TiledeskApiError extends TiledeskError {
   /** The same failure, marked retryable (e.g. a 401 worth one retry with a fresh token). */
   asRetryable(): TiledeskApiError {
     return new TiledeskApiError(this.code, { ...this.init, retryable: true });
-  }
-}
-
-/** A webhook delivery was rejected; `status` is the HTTP status answered to Tiledesk. */
-export class TiledeskWebhookError extends TiledeskError {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super('TILEDESK_WEBHOOK', message, { status });
-    this.name = 'TiledeskWebhookError';
-    this.status = status;
   }
 }
 

@@ -7,7 +7,6 @@ export {
 } from './botbuilder';
 export {
   resolveSettings,
-  SETTING_KEYS,
   type TiledeskSettings,
   type TiledeskSettingsInput,
   type AppSettings,
@@ -33,7 +32,6 @@ export {
   TiledeskError,
   TiledeskConfigError,
   TiledeskApiError,
-  TiledeskWebhookError,
   isTiledeskError,
   type TiledeskErrorCode,
 } from './errors';

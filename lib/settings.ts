@@ -183,11 +183,6 @@ export type TiledeskSettingsInput = { [K in keyof Spec]?: z.input<Spec[K]['schem
 /** App settings as a `process.env`-like record of PascalCase keys. */
 export type AppSettings = Readonly<Record<string, string | undefined>>;
 
-/** PascalCase key for each option, for docs and error messages. */
-export const SETTING_KEYS: Readonly<Record<keyof Spec, string>> = Object.fromEntries(
-  Object.entries(SPEC).map(([option, spec]) => [option, spec.key]),
-) as Record<keyof Spec, string>;
-
 /**
  * Reads and validates settings. Empty strings in app settings count as unset (so `KEY=` in a
  * `.env` file falls back to the default). Throws one {@link TiledeskConfigError} that lists every
