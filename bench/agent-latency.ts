@@ -12,17 +12,16 @@ import {
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   type ConversationReference,
-  MemoryStorage,
 } from 'botbuilder';
-import { TiledeskHandoff, type TiledeskError } from '../lib';
+import type { TiledeskHandoff } from '../lib';
 import { startBotServer } from '../test/support/bot-server';
 import {
+  attachOurs,
   type BenchOptions,
   describeErrors,
   echo,
   largestItem,
   type SectionResult,
-  settingsFor,
   settle,
   startStandin,
   withTimeout,
@@ -57,17 +56,14 @@ export async function agentLatency(opts: BenchOptions): Promise<SectionResult> {
       }),
   });
   try {
-    const errors: TiledeskError[] = [];
     const memory: Record<string, string> = {}; // MemoryStorage.delete leaves undefined
-    tiledesk = new TiledeskHandoff({
-      adapter,
-      appSettings: settingsFor(standin, `${bot.url}/api/tiledesk`),
-      storage: new MemoryStorage(memory),
-      onError: (e) => errors.push(e),
+    const attached = attachOurs(adapter, standin, {
+      webhookUrl: `${bot.url}/api/tiledesk`,
+      memory,
     });
-    adapter.use(tiledesk);
-    await tiledesk.start();
-    const td = tiledesk;
+    const { errors, tiledesk: td } = attached;
+    tiledesk = td;
+    await td.start();
 
     // Conversations with a Tiledesk request each (one user message mirrored).
     const refs: Partial<ConversationReference>[] = [];

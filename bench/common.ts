@@ -9,6 +9,7 @@ import {
   type StoreItems,
   type TurnContext,
 } from 'botbuilder';
+import type { CloudAdapter } from 'botbuilder';
 import { type AppSettings, TiledeskHandoff, type TiledeskError } from '../lib';
 import { ProactiveTestAdapter } from '../test/support/proactive-test-adapter';
 import { RemoteStandIn, type StandInInfo } from './standin-host';
@@ -134,15 +135,29 @@ export function ourMiddleware(
   } = {},
 ): { adapter: ProactiveTestAdapter; tiledesk: TiledeskHandoff; errors: TiledeskError[] } {
   const adapter = new ProactiveTestAdapter();
+  return { adapter, ...attachOurs(adapter, standin, extra) };
+}
+
+/** Our middleware on an existing adapter (CloudAdapter sections pass the bot's webhook URL). */
+export function attachOurs(
+  adapter: ProactiveTestAdapter | CloudAdapter,
+  standin: StandInInfo,
+  extra: {
+    webhookUrl?: string;
+    memory?: Record<string, string>;
+    storage?: Storage;
+    onError?: (e: TiledeskError) => void;
+  } = {},
+): { tiledesk: TiledeskHandoff; errors: TiledeskError[] } {
   const errors: TiledeskError[] = [];
   const tiledesk = new TiledeskHandoff({
     adapter,
-    appSettings: settingsFor(standin),
+    appSettings: settingsFor(standin, extra.webhookUrl),
     storage: extra.storage ?? new MemoryStorage(extra.memory ?? {}),
     onError: extra.onError ?? ((e) => errors.push(e)),
   });
   adapter.use(tiledesk);
-  return { adapter, tiledesk, errors };
+  return { tiledesk, errors };
 }
 
 /** A fresh message activity for `TestAdapter.processActivity` (it mutates what it gets). */

@@ -7,17 +7,17 @@
  * Loads: paced (25 turns/s per variant over 32 conversations: below what the mirror sustains at
  * 200 ms), back to back (one turn at a time), 16 conversations at once.
  */
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, MemoryStorage } from 'botbuilder';
-import { TiledeskHandoff, type TiledeskError } from '../lib';
+import { CloudAdapter, ConfigurationBotFrameworkAuthentication } from 'botbuilder';
+import type { TiledeskHandoff, TiledeskError } from '../lib';
 import { type BotServer, startBotServer } from '../test/support/bot-server';
 import {
+  attachOurs,
   type BenchOptions,
   countRequests,
   describeErrors,
   echo,
   largestItem,
   type SectionResult,
-  settingsFor,
   settle,
   sleep,
   startStandin,
@@ -66,13 +66,11 @@ export async function httpOverhead(opts: BenchOptions): Promise<SectionResult> {
       }),
   });
   try {
-    tiledesk = new TiledeskHandoff({
-      adapter,
-      appSettings: settingsFor(standin, `${ours.url}/api/tiledesk`),
-      storage: new MemoryStorage(memory),
+    tiledesk = attachOurs(adapter, standin, {
+      webhookUrl: `${ours.url}/api/tiledesk`,
+      memory,
       onError: (e) => errors.push(e),
-    });
-    adapter.use(tiledesk);
+    }).tiledesk;
     await tiledesk.start(); // every mirrored message comes back as a webhook, as with Tiledesk
     const servers = [bare, ours];
     let failures = 0;

@@ -77,16 +77,13 @@ export class Handoff {
   ): Promise<void> {
     if (record.mode !== 'handoff') return; // closed or failed meanwhile
     await this.o.mirror.ensureOpened(convKey, record, `${item.key}:open`, attempt);
-    if (this.o.method === 'command') {
-      await this.withAdmin((token) =>
-        this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())),
-      );
-      await this.o.mirror.postAgentCommand(convKey, record, `${item.key}:agent`, attempt);
-      return; // asynchronous: `accept` comes with the agent's MEMBER_JOINED_GROUP message
-    }
     await this.withAdmin((token) =>
       this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())),
     );
+    if (this.o.method === 'command') {
+      await this.o.mirror.postAgentCommand(convKey, record, `${item.key}:agent`, attempt);
+      return; // asynchronous: `accept` comes with the agent's MEMBER_JOINED_GROUP message
+    }
     const routed = await this.withAdmin((token) =>
       this.o.api.routeToAgent(token, record.requestId),
     );

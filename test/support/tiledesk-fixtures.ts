@@ -20,6 +20,17 @@ export type FixtureName =
   | 'request.update--after-agent-handoff';
 
 /** The raw text of a fixture, as Tiledesk would POST it. */
+/** Short names of the fixtures, for tests. */
+export const F = {
+  agent: 'message.create.request.channel.botframework--agent-message',
+  echo: 'message.create.request.channel.botframework--echo-own-user-message',
+  closed: 'message.create.request.channel.botframework--info-chat-closed',
+  joined: 'message.create.request.channel.botframework--info-member-joined-group',
+  touching: 'message.create.request.channel.botframework--info-touching-operator',
+  requestClose: 'request.close',
+  requestUpdate: 'request.update--after-agent-handoff',
+} as const satisfies Record<string, FixtureName>;
+
 export function fixtureText(name: FixtureName): string {
   return readFileSync(join(FIXTURE_DIR, `${name}.json`), 'utf8');
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { classifyMessage, type Delivery } from '../../lib/core/classify-delivery';
 import type { TiledeskMessage } from '../../lib/tiledesk/wire';
 import {
+  F,
   type FixtureName,
   messageCreateFixtureNames,
   messagePayload,
@@ -11,14 +12,6 @@ import {
 /** What the engine passes: the bot's own sender id (lib/core/engine.ts). */
 const OWN = new Set<string>([SCENARIO.botSender]);
 
-const F = {
-  agent: 'message.create.request.channel.botframework--agent-message',
-  echo: 'message.create.request.channel.botframework--echo-own-user-message',
-  closed: 'message.create.request.channel.botframework--info-chat-closed',
-  joined: 'message.create.request.channel.botframework--info-member-joined-group',
-  touching: 'message.create.request.channel.botframework--info-touching-operator',
-} as const satisfies Record<string, FixtureName>;
-
 function withAttributes(name: FixtureName, attributes: Record<string, unknown>): TiledeskMessage {
   const message = messagePayload(name);
   return { ...message, attributes: { ...message.attributes, ...attributes } };
@@ -27,7 +20,7 @@ function withAttributes(name: FixtureName, attributes: Record<string, unknown>):
 describe('classifyMessage', () => {
   describe('every message.create fixture', () => {
     const expected: Record<
-      (typeof F)[keyof typeof F],
+      (typeof F)[Exclude<keyof typeof F, 'requestClose' | 'requestUpdate'>],
       { own: ReadonlySet<string>; delivery: Delivery }
     > = {
       [F.agent]: { own: OWN, delivery: { kind: 'agent' } },

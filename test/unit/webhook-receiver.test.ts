@@ -13,7 +13,7 @@ import {
 import { WebhookReceiver, type WebhookRequest, type WebhookResponse } from '../../lib/core/webhook';
 import type { TiledeskError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { envelope, type FixtureName, fixtureText, SCENARIO } from '../support/tiledesk-fixtures';
+import { envelope, F, type FixtureName, fixtureText, SCENARIO } from '../support/tiledesk-fixtures';
 
 const SECRET = 's3cret';
 const CONV = 'c0ffee00c0ffee00c0ffee00c0ffee00';
@@ -24,16 +24,6 @@ const REF: ConversationRef = {
   user: { id: '29:1f0c', name: 'John Smith' },
   serviceUrl: 'https://smba.example/emea/',
 };
-
-const F = {
-  agent: 'message.create.request.channel.botframework--agent-message',
-  echo: 'message.create.request.channel.botframework--echo-own-user-message',
-  closed: 'message.create.request.channel.botframework--info-chat-closed',
-  joined: 'message.create.request.channel.botframework--info-member-joined-group',
-  touching: 'message.create.request.channel.botframework--info-touching-operator',
-  requestClose: 'request.close',
-  requestUpdate: 'request.update--after-agent-handoff',
-} as const satisfies Record<string, FixtureName>;
 
 /** The activity the user must get for the agent-message fixture (lib/core/to-activity.ts). */
 const ANNA_ACTIVITY: ChatActivity = {
