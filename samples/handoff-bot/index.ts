@@ -1,6 +1,16 @@
 import { existsSync } from 'node:fs';
 import { isTiledeskError } from '../../lib';
 import { startSampleServer } from './server';
+import { SampleSettingError } from './storage';
+
+function portSetting(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 3978;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SampleSettingError('PORT', 'must be a whole number from 0 to 65535');
+  }
+  return port;
+}
 
 /**
  * `npm run sample`: the echo bot with human handoff, configured from the environment (a `.env`
@@ -8,7 +18,7 @@ import { startSampleServer } from './server';
  */
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const port = Number(process.env['PORT'] ?? 3978);
+  const port = portSetting(process.env['PORT']);
   const host = process.env['HOST'] ?? '0.0.0.0';
   const sample = await startSampleServer(process.env, port, host);
   console.log(
@@ -27,6 +37,8 @@ main().catch((err: unknown) => {
         '\nSet these in the environment or in a .env file (see README), or run `npm run demo`.',
       );
     }
+  } else if (err instanceof SampleSettingError) {
+    console.error(err.message);
   } else {
     console.error(err);
   }

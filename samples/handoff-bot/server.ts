@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { TiledeskHandoff } from '../../lib';
 import type { AppSettings } from '../../lib';
 import { EchoBot } from './bot';
+import { sampleStorage } from './storage';
 import { createRequire } from 'node:module';
 
 // restify 11 ships no type declarations; the sample types the few calls it makes.
@@ -33,6 +34,8 @@ export interface SampleServer {
 /**
  * The whole sample bot: CloudAdapter + restify + the Tiledesk middleware, from app settings.
  * `settings` may be a function of the bot's own URL (the demo listens on a free port first).
+ * Storage: `BlobsStorage` with `BlobsStorageConnectionString` + `BlobsStorageContainerName`,
+ * else `MemoryStorage` (see ./storage.ts).
  */
 export async function startSampleServer(
   settings: AppSettings | ((botUrl: string) => AppSettings),
@@ -44,6 +47,10 @@ export async function startSampleServer(
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
   const url = `http://${host}:${server.address().port}`;
   const env = typeof settings === 'function' ? settings(url) : settings;
+  const storage = await sampleStorage(env).catch(async (err: unknown) => {
+    await new Promise<void>((resolve) => server.close(resolve));
+    throw err;
+  });
 
   const adapter = new CloudAdapter(
     new ConfigurationBotFrameworkAuthentication(
@@ -60,7 +67,7 @@ export async function startSampleServer(
   });
 
   // --- botbuilder-tiledesk: these lines are all a bot needs ---
-  const tiledesk = new TiledeskHandoff({ adapter, appSettings: env, bot });
+  const tiledesk = new TiledeskHandoff({ adapter, appSettings: env, bot, storage });
   adapter.use(tiledesk);
   server.post(
     '/api/tiledesk',
