@@ -25,6 +25,7 @@ import {
   type TiledeskSettings,
   type TiledeskSettingsInput,
 } from './settings';
+import type { VersionedStorage } from './storage/versioned-storage';
 import type { TiledeskApi } from './tiledesk/client';
 
 /**
@@ -48,8 +49,11 @@ export interface TiledeskHandoffOptions {
   appSettings?: AppSettings;
   /** Programmatic settings (camelCase); they override `appSettings`. */
   settings?: TiledeskSettingsInput;
-  /** Where conversation state lives; share one across instances. Default `MemoryStorage`. */
-  storage?: Storage;
+  /**
+   * Where conversation state lives; share one across instances (e.g. `BlobsStorage`). Default
+   * `MemoryStorage`. A {@link VersionedStorage} of your own is accepted too.
+   */
+  storage?: Storage | VersionedStorage;
   /** Optional recognizer whose `TiledeskHandoffIntent` intent starts a handoff. */
   recognizer?: HandoffRecognizer;
   /** The bot's logic, so it receives `handoff.status` events through its turn pipeline. */
@@ -57,17 +61,22 @@ export interface TiledeskHandoffOptions {
   logger?: Partial<Logger>;
   /** Every background failure lands here (default: `logger.error`). Never thrown into a turn. */
   onError?: (error: TiledeskError) => void;
-  /** Advanced: HTTP client, Tiledesk API and clock to use. */
+  /** Advanced: HTTP client, Tiledesk API, clock, randomness and this instance's id. */
   http?: AxiosInstance;
   api?: TiledeskApi;
   clock?: Clock;
+  random?: () => number;
+  instanceId?: string;
+  /** Advanced (tests): lease, handoff limit and delivery retry lengths, in ms. */
+  leaseMs?: number;
+  handoffLimitMs?: number;
+  deliveryMaxAgeMs?: number;
 }
 
 /** Per-turn state, kept in `turnState` under a symbol (botbuilder's advice for middleware). */
 const SCOPE = Symbol('botbuilder-tiledesk turn');
 interface TurnScope {
   batch: TurnBatch;
-  key?: string | Promise<string>;
   capturing: boolean;
 }
 
@@ -97,7 +106,18 @@ export class TiledeskHandoff implements Middleware {
         bot: options.bot,
         intents: this.intents,
       }),
-      ...pick(options, ['logger', 'onError', 'http', 'api', 'clock']),
+      ...pick(options, [
+        'logger',
+        'onError',
+        'http',
+        'api',
+        'clock',
+        'random',
+        'instanceId',
+        'leaseMs',
+        'handoffLimitMs',
+        'deliveryMaxAgeMs',
+      ]),
     });
     this.webhookHandler = createNodeWebhookHandler((request) =>
       this.engine.webhook.handle(request),
@@ -166,8 +186,8 @@ export class TiledeskHandoff implements Middleware {
       return next();
     }
     const state = await this.engine.turn(referenceOf(activity));
-    scope.key = state.convKey;
-    scope.batch.user(state.convKey, toChat(activity), state.mode === 'handoff');
+    scope.batch.begin(state);
+    scope.batch.user(toChat(activity));
     if (state.mode === 'handoff') return; // a human answers: the bot stays silent
     const trigger = await this.detect(context);
     if (trigger && (await this.begin(context, scope, trigger))) return;
@@ -193,17 +213,13 @@ export class TiledeskHandoff implements Middleware {
   }
 
   private async begin(context: TurnContext, scope: TurnScope, trigger: HandoffTrigger) {
-    const started = await scope.batch.handoff(await this.keyOf(context, scope), trigger);
+    const started = await scope.batch.handoff(referenceOf(context.activity), trigger);
     // A bot that sent handoff.initiate speaks for itself; otherwise tell the user.
     if (started && trigger.trigger !== 'event' && this.settings.textConnecting) {
       this.capture(context, scope);
       await context.sendActivity(this.settings.textConnecting);
     }
     return started;
-  }
-
-  private keyOf(context: TurnContext, scope: TurnScope): string | Promise<string> {
-    return (scope.key ??= this.engine.ensureRecord(referenceOf(context.activity)));
   }
 
   /**
@@ -220,8 +236,8 @@ export class TiledeskHandoff implements Middleware {
         (a) => (a.type ?? ActivityTypes.Message) === ActivityTypes.Message,
       );
       if (messages.length > 0 || initiations.length > 0) {
-        const key = await this.keyOf(context, scope);
-        for (const a of messages) scope.batch.bot(key, toChat(a));
+        const ref = referenceOf(context.activity);
+        for (const a of messages) scope.batch.bot(ref, toChat(a));
         for (const ev of initiations) {
           await this.begin(context, scope, { trigger: 'event', context: ev.value });
         }

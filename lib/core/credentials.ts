@@ -3,7 +3,8 @@ import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import type { TiledeskApi } from '../tiledesk/client';
 import { storageKeys } from './ids';
-import type { Clock, KeyValueStorage } from './types';
+import type { VersionedStorage } from '../storage/versioned-storage';
+import type { Clock } from './types';
 
 /**
  * Tokens for Tiledesk calls (tiledesk-api.md §1):
@@ -21,7 +22,7 @@ export interface EndUser {
 
 export interface CredentialsOptions {
   api: TiledeskApi;
-  storage: KeyValueStorage;
+  storage: VersionedStorage;
   clock: Clock;
   projectId: string;
   email: string;
@@ -45,6 +46,8 @@ interface CachedToken {
 export class Credentials {
   private adminToken: Promise<string> | undefined;
   private readonly users = new Map<string, CachedToken>();
+  /** One anonymous sign-in per user at a time in this instance. */
+  private readonly signingIn = new Map<string, Promise<CachedToken>>();
   private readonly lifetimeMs: number;
   private readonly cacheSize: number;
   /**
@@ -121,18 +124,35 @@ export class Credentials {
     return { token, tiledeskId: user.id, expiresAt };
   }
 
-  private async anonymousToken(
-    user: EndUser,
-    cached: CachedToken | undefined,
-  ): Promise<CachedToken> {
-    if (cached) return cached;
+  private anonymousToken(user: EndUser, cached: CachedToken | undefined): Promise<CachedToken> {
+    if (cached) return Promise.resolve(cached);
+    let pending = this.signingIn.get(user.id);
+    if (!pending) {
+      pending = this.storedOrNewAnonymous(user);
+      this.signingIn.set(user.id, pending);
+      const clear = () => this.signingIn.delete(user.id);
+      pending.then(clear, clear);
+    }
+    return pending;
+  }
+
+  /**
+   * The end user's anonymous Tiledesk identity, kept in storage and written create-only: when
+   * two instances sign the same new user in at once, the first write wins and the other adopts
+   * it (its own anonymous user stays unused), so one end user never has two Tiledesk identities.
+   */
+  private async storedOrNewAnonymous(user: EndUser): Promise<CachedToken> {
     const key = storageKeys.user(user.id);
-    const stored = StoredUser.safeParse((await this.o.storage.read([key]))[key]);
-    if (stored.success) return { ...stored.data, expiresAt: Number.POSITIVE_INFINITY };
-    const created = await this.o.api.signInAnonymously(user.name ? { firstname: user.name } : {});
-    const record = { token: created.token, tiledeskId: created.userId };
-    await this.o.storage.write({ [key]: { ...record, eTag: '*' } });
-    return { ...record, expiresAt: Number.POSITIVE_INFINITY };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stored = StoredUser.safeParse((await this.o.storage.read([key])).get(key)?.value);
+      if (stored.success) return { ...stored.data, expiresAt: Number.POSITIVE_INFINITY };
+      const created = await this.o.api.signInAnonymously(user.name ? { firstname: user.name } : {});
+      const record = { token: created.token, tiledeskId: created.userId };
+      if ((await this.o.storage.create(key, record)) !== null) {
+        return { ...record, expiresAt: Number.POSITIVE_INFINITY };
+      }
+    }
+    throw new Error(`Stored item ${key} is not a valid end-user identity`);
   }
 
   private remember(id: string, token: CachedToken): void {

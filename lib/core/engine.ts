@@ -1,155 +1,112 @@
-import { randomUUID } from 'node:crypto';
-import { TiledeskError, asTiledeskError } from '../errors';
+import { asTiledeskError, type TiledeskError } from '../errors';
 import type { Logger } from '../logger';
 import type { TiledeskSettings } from '../settings';
-import type { CatchUp } from './catch-up';
-import { type ConversationStore, newRecord } from './conversation-store';
-import type { Handoff, HandoffItem } from './handoff';
-import { conversationKey, requestIdFor } from './ids';
-import { Mirror, type MirrorItem } from './mirror';
-import { Outbox } from './outbox';
-import { createParts, type EngineDeps } from './parts';
-import type { Subscriptions } from './subscriptions';
-import type { HandoffTrigger } from './triggers';
-import type { ChatActivity, Clock, ConversationRef } from './types';
+import type { HandoffEntry } from './handoff';
+import { conversationKey } from './ids';
+import { createParts, type EngineDeps, type Parts } from './parts';
+import { isIdle, leaseIsLive, type OutboxEntry } from './record';
+import type { Snapshot } from './record-store';
+import { backoffMs } from './retry';
+import { TurnBatch, type TurnState } from './turn-batch';
+import type { Clock, ConversationRef } from './types';
 import type { WebhookReceiver } from './webhook';
 
 export type { EngineDeps } from './parts';
+export type { TurnState } from './turn-batch';
+export { TurnBatch } from './turn-batch';
 
 /**
- * The core, free of any bot framework: wires the Tiledesk client, state, mirror, handoff and
- * webhook receiver together. A binding (lib/botbuilder.ts) feeds it turns and gives it a
- * `UserChannel` to reach the user.
+ * The core, free of any bot framework: turns in, Tiledesk work out, agent messages back through
+ * the `UserChannel`. A binding (lib/botbuilder.ts) feeds it turns.
+ *
+ * Storage round trips: a message turn reads its conversation's record once (the only storage
+ * call the user waits for); a handoff turn adds one write before "connecting". After the turn,
+ * its posts are appended in one write (with the lease when nobody else posts for the
+ * conversation), and dropped in one write per burst once posted.
  */
 
-/** Collects one turn's mirror work, in order; see {@link Engine.batch}. */
-export class TurnBatch {
-  private readonly items: [string, OutboxItem][] = [];
+/** A conversation idle this long leaves the recovery index at the next full scan. */
+const UNINDEX_AFTER_MS = 10 * 60 * 1000;
+/** A full recovery scan also runs this often (compaction of the index). */
+const FULL_SCAN_EVERY_MS = 60 * 60 * 1000;
+/** The user's messages during a handoff look for missed agent messages at most this often. */
+const SYNC_ON_TURN_EVERY_MS = 5_000;
 
-  constructor(
-    private readonly handoffs: Handoff,
-    private readonly enqueue: (convKey: string, item: OutboxItem) => void,
-  ) {}
-
-  /** Mirrors a user message; in handoff also looks for agent messages we may have missed. */
-  user(convKey: string, activity: ChatActivity, inHandoff = false): void {
-    this.items.push([convKey, Mirror.item('user', activity)]);
-    if (inHandoff) this.items.push([convKey, { kind: 'catch-up', key: randomUUID() }]);
-  }
-
-  bot(convKey: string, activity: ChatActivity): void {
-    this.items.push([convKey, Mirror.item('bot', activity)]);
-  }
-
-  /** Starts a handoff (mode switch now, routing after the turn); false if already with a human. */
-  async handoff(convKey: string, trigger: HandoffTrigger): Promise<boolean> {
-    const started = await this.handoffs.begin(convKey, trigger);
-    if (started) this.items.push([convKey, { kind: 'handoff', trigger, key: randomUUID() }]);
-    return started;
-  }
-
-  /** Hands everything to the outbox; called once the turn is over. */
-  commit(): void {
-    for (const [convKey, item] of this.items.splice(0)) this.enqueue(convKey, item);
-  }
-}
-
-export interface TurnState {
-  convKey: string;
-  mode: 'bot' | 'handoff';
-}
-
-type OutboxItem = MirrorItem | HandoffItem | CatchUpItem;
-
-/** Polls Tiledesk for agent messages of one conversation (after its earlier items). */
-interface CatchUpItem {
-  kind: 'catch-up';
-  key: string;
-  recovered?: boolean;
+interface Pending {
+  state: TurnState;
+  entries: OutboxEntry[];
+  attempts: number;
+  since: number;
 }
 
 export class Engine {
   readonly webhook: WebhookReceiver;
   readonly logger: Logger;
-  private readonly store: ConversationStore;
-  private readonly mirror: Mirror;
-  private readonly handoff: Handoff;
-  private readonly subscriptions: Subscriptions;
-  private readonly outbox: Outbox<OutboxItem>;
-  private readonly catchUp: CatchUp;
+  private readonly p: Parts;
   private readonly clock: Clock;
   private readonly onError: (error: TiledeskError) => void;
-  private pending = new Map<string, OutboxItem[]>();
-  private flushScheduled = false;
+  /** Turns' entries not yet in storage (written on the next tick, retried on failure). */
+  private pending = new Map<string, Pending[]>();
+  private flushTimer: unknown;
+  private retrying = 0;
+  private readonly lastSync = new Map<string, number>();
   private timer: unknown;
   private subscribed = false;
+  private stopped = false;
+  private lastFullScan = Number.NEGATIVE_INFINITY;
+  private lastCatchUp = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly settings: TiledeskSettings,
     deps: EngineDeps,
   ) {
+    this.p = createParts(settings, deps);
     ({
       clock: this.clock,
       logger: this.logger,
       onError: this.onError,
-      store: this.store,
-      mirror: this.mirror,
-      handoff: this.handoff,
-      subscriptions: this.subscriptions,
       webhook: this.webhook,
-      catchUp: this.catchUp,
-    } = createParts(settings, deps));
-    this.outbox = new Outbox<OutboxItem>({
-      storage: deps.storage,
-      clock: this.clock,
-      instanceId: randomUUID(),
-      maxAgeMs: settings.mirrorMaxAgeMs,
-      concurrency: settings.mirrorConcurrency,
-      // The user is waiting for a handoff: give up (and say so) after a minute, not a day.
-      maxAgeOf: (item) =>
-        item.kind === 'handoff' ? 60_000 : item.kind === 'catch-up' ? 0 : undefined,
-      transient: (item) => item.kind === 'catch-up',
-      process: (convKey, item, attempt) => this.process(convKey, item, attempt),
-      onDrop: (convKey, item, error, attempts) => this.dropped(convKey, item, error, attempts),
-      onError: this.onError,
-    });
+    } = this.p);
+  }
+
+  /** Storage operations made so far, by kind (benchmarks and tests). */
+  get storageOps(): Record<string, number> {
+    const { store, outboxIndex, handoffIndex } = this.p;
+    return {
+      recordRead: store.ops.read,
+      recordCreate: store.ops.create,
+      recordReplace: store.ops.replace,
+      recordConflict: store.ops.conflict,
+      indexRead: outboxIndex.ops.read + handoffIndex.ops.read,
+      indexWrite: outboxIndex.ops.write + handoffIndex.ops.write,
+    };
   }
 
   /**
-   * Subscribes the webhooks (idempotent), takes over posts left in storage by a previous run,
-   * catches up on agent messages missed while we were away, and starts the periodic pass.
-   * Never throws for Tiledesk being down or refusing: the bot must start anyway; the failure
-   * goes to `onError` and the subscriptions are tried again on every periodic pass.
+   * Subscribes the webhooks (idempotent), takes over work left by a previous run or a crashed
+   * instance, catches up on agent messages missed meanwhile, and starts the periodic pass.
+   * Never throws for Tiledesk or storage being down: the bot must start anyway; failures go to
+   * `onError` and are tried again on every periodic pass.
    */
   async start(): Promise<void> {
-    await this.maintain(false);
+    this.stopped = false;
+    await this.maintain(true);
     if (this.timer !== undefined) return;
-    const interval = this.settings.catchUpIntervalMs || 60_000;
     const tick = () => {
       this.timer = this.clock.setTimeout(() => {
-        void this.maintain(true).finally(() => {
-          const more = !this.subscribed || this.settings.catchUpIntervalMs > 0;
-          if (this.timer !== undefined && more) tick();
+        void this.maintain(false).finally(() => {
+          if (this.timer !== undefined && !this.stopped) tick();
         });
-      }, interval);
-      (this.timer as { unref?: () => void }).unref?.();
+      }, this.p.leaseMs / 3);
+      (this.timer as { unref?: () => unknown }).unref?.();
     };
     tick();
   }
 
-  private async maintain(periodic: boolean): Promise<void> {
-    if (!this.subscribed) {
-      try {
-        await this.subscriptions.ensure();
-        this.subscribed = true;
-      } catch (err) {
-        this.onError(asTiledeskError(err, 'TILEDESK_HTTP', { step: 'subscribe webhooks' }));
-      }
-    }
-    if (!periodic || this.settings.catchUpIntervalMs > 0) await this.recoverAndCatchUp();
-  }
-
-  /** Finishes pending work within `deadlineMs`; what is left stays in storage for the next run. */
+  /**
+   * Finishes pending work within `deadlineMs`; what is left stays in storage, handed back, and
+   * is taken over at once by another instance (or the next start). Leaves no timer behind.
+   */
   async stop(deadlineMs: number): Promise<void> {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
@@ -157,115 +114,202 @@ export class Engine {
     const deadline = new Promise<void>((r) => (handle = this.clock.setTimeout(r, deadlineMs)));
     await Promise.race([this.whenIdle(), deadline]);
     this.clock.clearTimeout(handle);
-    await this.outbox.release();
+    this.stopped = true;
+    this.p.handoff.stop();
+    this.p.delivery.halt();
+    await this.flush();
+    if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
+    await this.p.outbox.release();
+    await this.p.instances
+      .leave()
+      .catch((err: unknown) => this.onError(asTiledeskError(err, 'TILEDESK_STORAGE')));
   }
 
-  /** Resolves when nothing is left to post or deliver (tests, graceful shutdown). */
+  /** Resolves when nothing is left to store, post or deliver (tests, graceful shutdown). */
   async whenIdle(): Promise<void> {
     for (;;) {
-      await new Promise<void>((r) => setImmediate(r));
-      await Promise.all([this.outbox.whenIdle(), this.webhook.whenIdle()]);
-      if (this.pending.size === 0 && this.outbox.size === 0 && this.webhook.pending === 0) return;
+      await Promise.all([this.p.outbox.whenIdle(), this.p.delivery.whenIdle()]);
+      if (this.pending.size === 0 && this.retrying === 0) {
+        if (this.p.outbox.size === 0 && this.p.delivery.size === 0) return;
+      } else {
+        await new Promise<void>((r) => this.clock.setTimeout(r, 1));
+      }
     }
   }
 
   /** Runs recovery and catch-up now (also done on start and periodically). */
-  async recoverAndCatchUp(): Promise<void> {
-    try {
-      const recovered = await this.outbox.recover();
-      if (recovered > 0) this.logger.info('Took over pending Tiledesk posts', { recovered });
-      const missed = await this.catchUp.all();
-      if (missed > 0) this.logger.info('Caught up on Tiledesk messages', { missed });
-    } catch (err) {
-      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE'));
-    }
+  recoverAndCatchUp(): Promise<void> {
+    return this.maintain(true);
   }
 
   /**
-   * Called at the start of a message turn: the conversation's mode, creating its record on
-   * first sight (so later writes are eTag-checked updates). Fails open to `bot` mode.
+   * Called at the start of a message turn: the conversation's mode, from one read (the only
+   * storage call the user waits for). Fails open to `bot` mode.
    */
-  async turn(reference: ConversationRef): Promise<TurnState> {
-    const convKey = keyOf(reference);
+  async turn(ref: ConversationRef): Promise<TurnState> {
+    const convKey = keyOf(ref);
+    let snapshot: Snapshot | undefined;
     try {
-      const record = await this.store.get(convKey);
-      if (record) return { convKey, mode: record.mode };
-      const requestId = requestIdFor(this.settings.projectId, convKey, 0);
-      const created = await this.store.create(convKey, newRecord(reference, requestId));
-      return { convKey, mode: created.mode };
+      snapshot = await this.p.store.read(convKey);
     } catch (err) {
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
     }
-    return { convKey, mode: 'bot' };
-  }
-
-  /** Makes sure a record exists outside a message turn (bot-initiated messages). */
-  async ensureRecord(reference: ConversationRef): Promise<string> {
-    return (await this.turn(reference)).convKey;
+    return { convKey, ref, mode: snapshot?.record.mode ?? 'bot', snapshot };
   }
 
   /**
-   * A turn's batch: what the turn mirrors is collected and handed to the outbox only when the
-   * turn is over (`commit`, from the binding's `finally`), so neither storage writes nor HTTP
-   * requests start while the user is still waiting for the bot's reply (starting an axios
-   * request costs a turn ~160 µs: toolchain.md, "Performance facts"). Order is kept.
+   * A turn's batch: what the turn mirrors is collected and written when the turn is over
+   * (`commit`, from the binding's `finally`), so the user's reply never waits for it.
    */
   batch(): TurnBatch {
-    return new TurnBatch(this.handoff, (convKey, item) => this.enqueue(convKey, item));
-  }
-
-  /** Hands items to the outbox once the current macrotask is done (batched across turns). */
-  private enqueue(convKey: string, item: OutboxItem): void {
-    const list = this.pending.get(convKey);
-    if (list) list.push(item);
-    else this.pending.set(convKey, [item]);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      const batch = this.pending;
-      this.pending = new Map();
-      for (const [key, items] of batch) this.outbox.add(key, items);
+    return new TurnBatch({
+      now: () => this.clock.now(),
+      keyOf,
+      beginHandoff: (state, entry, before) => this.beginHandoff(state, entry, before),
+      enqueue: (state, entries, inHandoff) => this.enqueue(state, entries, inHandoff),
     });
   }
 
-  private async process(convKey: string, item: OutboxItem, attempt: number): Promise<void> {
-    if (item.kind === 'catch-up') {
-      await this.catchUp.one(convKey);
-      return;
+  private async beginHandoff(
+    state: TurnState,
+    entry: HandoffEntry,
+    before: readonly OutboxEntry[],
+  ): Promise<boolean> {
+    try {
+      return await this.p.handoff.begin(state.convKey, state.ref, entry, before, state.snapshot);
+    } catch (err) {
+      // The turn must never see our errors: no handoff now, the bot answers as usual.
+      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey: state.convKey }));
+      return false;
     }
-    const record = await this.store.get(convKey);
-    if (!record) return;
-    // A recovered item may have been posted before the crash: check first (no duplicate).
-    const effective = item.recovered ? Math.max(attempt, 2) : attempt;
-    if (item.kind === 'handoff') return this.handoff.fire(convKey, record, item, effective);
-    return this.mirror.post(convKey, record, item, effective);
   }
 
-  private dropped(convKey: string, item: OutboxItem, error: unknown, attempts: number): void {
-    const cause = error instanceof Error ? error.message : String(error);
-    if (item.kind === 'catch-up') {
-      this.logger.warn('Catch-up failed; the periodic catch-up will try again', { convKey, cause });
-      return;
-    }
-    if (item.kind === 'handoff') {
-      this.onError(asTiledeskError(error, 'TILEDESK_MIRROR_GAVE_UP', { convKey, attempts }));
-      this.handoff
-        .fail(convKey, cause)
-        .catch((e: unknown) => this.onError(asTiledeskError(e, 'TILEDESK_STORAGE', { convKey })));
-      return;
-    }
-    this.onError(
-      new TiledeskError(
-        'TILEDESK_MIRROR_GAVE_UP',
-        `Gave up mirroring a ${item.kind} message to Tiledesk`,
-        {
-          convKey,
-          attempts,
-          cause,
-        },
-      ),
+  private enqueue(state: TurnState, entries: OutboxEntry[], inHandoff: boolean): void {
+    if (inHandoff) this.syncSoon(state.convKey);
+    if (entries.length === 0) return;
+    const list = this.pending.get(state.convKey);
+    const item = { state, entries, attempts: 0, since: this.clock.now() };
+    if (list) list.push(item);
+    else this.pending.set(state.convKey, [item]);
+    if (this.flushTimer !== undefined) return;
+    // After the turn (its HTTP answer is out), batched with the turns of this tick.
+    this.flushTimer = this.clock.setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, 0);
+  }
+
+  /** Writes pending turns' entries, one append per conversation; failures are retried. */
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    await Promise.all(
+      [...batch].map(([convKey, items]) => {
+        const entries = items.flatMap((i) => i.entries);
+        const first = items[0]!;
+        return this.append(convKey, { ...first, entries, state: items.at(-1)!.state });
+      }),
     );
+  }
+
+  private async append(convKey: string, item: Pending): Promise<void> {
+    try {
+      await this.p.outbox.append(convKey, item.state.ref, item.entries, item.state.snapshot);
+    } catch (err) {
+      this.onError(
+        asTiledeskError(err, 'TILEDESK_STORAGE', { convKey, items: item.entries.length }),
+      );
+      if (this.stopped || this.clock.now() - item.since > this.settings.mirrorMaxAgeMs) return;
+      // Storage down: keep the entries and try again (they are in memory only until then).
+      this.retrying++;
+      const delay = backoffMs(++item.attempts, this.p.random, undefined, 250, 30_000);
+      this.clock.setTimeout(() => {
+        this.retrying--;
+        void this.append(convKey, { ...item, state: { ...item.state, snapshot: undefined } });
+      }, delay);
+    }
+  }
+
+  private syncSoon(convKey: string): void {
+    const now = this.clock.now();
+    if (now - (this.lastSync.get(convKey) ?? Number.NEGATIVE_INFINITY) < SYNC_ON_TURN_EVERY_MS) {
+      return;
+    }
+    this.lastSync.set(convKey, now);
+    if (this.lastSync.size > 1000) this.lastSync.delete(this.lastSync.keys().next().value!);
+    this.p.delivery.sync(convKey);
+  }
+
+  private async maintain(starting: boolean): Promise<void> {
+    if (this.stopped) return;
+    if (!this.subscribed) {
+      try {
+        await this.p.subscriptions.ensure();
+        this.subscribed = true;
+      } catch (err) {
+        this.onError(asTiledeskError(err, 'TILEDESK_HTTP', { step: 'subscribe webhooks' }));
+      }
+    }
+    try {
+      const now = this.clock.now();
+      const someoneLeft = await this.p.instances.beat(now);
+      if (starting || someoneLeft || now - this.lastFullScan >= FULL_SCAN_EVERY_MS) {
+        this.lastFullScan = now;
+        await this.fullScan();
+      }
+      const every = this.settings.catchUpIntervalMs;
+      if (starting || (every > 0 && now - this.lastCatchUp >= every)) {
+        this.lastCatchUp = now;
+        await this.handoffPass();
+      }
+    } catch (err) {
+      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { step: 'recovery' }));
+    }
+  }
+
+  /** Conversations that may hold work: take over what nobody holds; drop idle ones. */
+  private async fullScan(): Promise<void> {
+    let recovered = 0;
+    for (const convKey of await this.p.outboxIndex.all()) {
+      const snapshot = await this.p.store.read(convKey);
+      if (!snapshot) continue;
+      const record = snapshot.record;
+      const now = this.clock.now();
+      if (record.outbox.length > 0 && !leaseIsLive(record.lease, now)) {
+        if (await this.p.outbox.recover(convKey)) recovered++;
+      }
+      if (record.claim && !leaseIsLive(record.claim, now)) this.p.delivery.sync(convKey);
+      if (record.mode === 'handoff') await this.p.handoffIndex.add(convKey);
+      if (isIdle(record) && now - record.touched >= UNINDEX_AFTER_MS) await this.unindex(convKey);
+    }
+    if (recovered > 0) this.logger.info('Took over pending Tiledesk posts', { recovered });
+  }
+
+  /**
+   * Removes an idle conversation from the recovery index: remove first, then a write that
+   * fences any append decided before the removal (it conflicts, re-reads and re-adds).
+   */
+  private async unindex(convKey: string): Promise<void> {
+    await this.p.outboxIndex.remove(convKey);
+    const { result: idle } = await this.p.store.update(convKey, (current) =>
+      current && isIdle(current)
+        ? { next: { ...current, indexed: false }, result: true }
+        : { result: false },
+    );
+    if (!idle) await this.p.outboxIndex.add(convKey);
+  }
+
+  /** Conversations with a person: routing limits, and agent messages whose webhook was lost. */
+  private async handoffPass(): Promise<void> {
+    for (const convKey of await this.p.handoffIndex.all()) {
+      const snapshot = await this.p.store.read(convKey);
+      if (!snapshot || snapshot.record.mode !== 'handoff') {
+        await this.p.handoffIndex.remove(convKey);
+        continue;
+      }
+      await this.p.handoff.checkLimit(convKey, snapshot.record);
+      this.p.delivery.sync(convKey);
+    }
   }
 }
 

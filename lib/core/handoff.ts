@@ -1,28 +1,37 @@
-import { TiledeskApiError } from '../errors';
+import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { TiledeskRequest } from '../tiledesk/wire';
-import type { ConversationRecord, ConversationStore } from './conversation-store';
 import type { Credentials } from './credentials';
-import { requestIdFor } from './ids';
 import type { Mirror } from './mirror';
+import type { Outbox, PostContext } from './outbox';
+import {
+  acceptHandoff,
+  beginHandoff,
+  closeRequest,
+  type ConversationRecord,
+  failHandoff,
+  keysHeldByOthers,
+  newRecord,
+  type OutboxEntry,
+  queueHandoff,
+} from './record';
+import type { RecordStore, Snapshot } from './record-store';
 import type { ShardedSet } from './sharded-set';
 import type { HandoffTrigger } from './triggers';
-import type { UserChannel } from './types';
+import type { Clock, ConversationRef, UserChannel } from './types';
 
 /**
  * Handoff state transitions and the Tiledesk calls behind them (tiledesk-api.md §4, §8.5).
- * - `begin` (in the turn): mode → handoff, so the bot is silent from the next message on;
- * - `fire` (queued after the triggering message): store why on the request, then route it
- *   (`PUT …/agent`, synchronous: 200 = assigned, 100 = queued) or post the hidden `\agent`;
- * - `accept` / `fail` / `close`: tell the user and emit `handoff.status` to the bot.
+ * - `begin` (in the turn): mode → handoff and the routing entry queued after the turn's earlier
+ *   posts, in ONE write, so the bot is silent from the next message on;
+ * - `route` (the outbox entry): store why on the request, then route it (`PUT …/agent`: 200 with
+ *   an agent = assigned, else queued) or post the hidden `\agent`. A retry or a takeover reads
+ *   the request first and never routes a request that already has an agent;
+ * - the limit counts from the trigger, whatever is queued before the routing: when it passes with
+ *   the routing not done, the user is told and the bot answers again;
+ * - `accept` / `fail` / `close`: the user is told and `handoff.status` emitted only by the
+ *   instance whose write made the change (once, whoever else sees the same event).
  */
-
-export interface HandoffItem {
-  kind: 'handoff';
-  trigger: HandoffTrigger;
-  key: string;
-  recovered?: boolean;
-}
 
 export interface HandoffTexts {
   assigned: string;
@@ -33,121 +42,220 @@ export interface HandoffTexts {
 
 export interface HandoffOptions {
   api: TiledeskApi;
-  store: ConversationStore;
+  store: RecordStore;
+  outbox: Outbox;
   credentials: Credentials;
   mirror: Mirror;
   user: UserChannel;
-  projectId: string;
   method: 'route' | 'command';
   texts: HandoffTexts;
-  now: () => number;
-  /** Conversations in handoff, for catch-up after a restart. */
+  clock: Clock;
+  /** Routing must be done within this long after the trigger. */
+  limitMs: number;
+  /** Conversations in handoff, for catch-up and limits after a restart. */
   index: ShardedSet;
+  onError(error: TiledeskError): void;
 }
 
+export type HandoffEntry = OutboxEntry & { kind: 'handoff'; trigger: HandoffTrigger };
+
 export class Handoff {
+  private readonly deadlines = new Map<string, unknown>();
+
   constructor(private readonly o: HandoffOptions) {}
 
-  /** Switches the conversation to human mode; false if it already was. */
-  async begin(convKey: string, trigger: HandoffTrigger): Promise<boolean> {
-    let started = false;
-    await this.o.store.update(convKey, (r) => {
-      if (r.mode === 'handoff') return undefined;
-      started = true;
+  /**
+   * Switches the conversation to human mode, storing `before` (the turn's posts so far) and the
+   * routing entry after them. False if it already was with a human.
+   */
+  async begin(
+    convKey: string,
+    ref: ConversationRef,
+    entry: HandoffEntry,
+    before: readonly OutboxEntry[],
+    hint: Snapshot | undefined,
+  ): Promise<boolean> {
+    const { result: started } = await this.o.outbox.write(convKey, hint, (current) => {
+      const base = current ?? newRecord(ref, this.o.clock.now());
+      const begun = beginHandoff(
+        base,
+        entry,
+        before,
+        this.instanceId,
+        this.o.clock.now(),
+        this.leaseMs,
+      );
+      if (!begun) return { next: undefined, result: false };
       return {
-        ...r,
-        mode: 'handoff',
-        handoff: { at: this.o.now(), trigger: trigger.trigger, accepted: false },
+        next: begun.next,
+        result: true,
+        takeover: begun.ownsLease ? keysHeldByOthers(current, this.instanceId) : undefined,
       };
     });
-    if (started) await this.tracked(convKey);
+    if (started) {
+      this.armDeadline(convKey, entry.key, entry.at);
+      this.track(convKey, true);
+    }
     return started;
   }
 
-  /** Remembers that the conversation is with a human (catch-up looks there). */
-  tracked(convKey: string): Promise<void> {
-    return this.o.index.add(convKey);
-  }
-
-  async fire(
+  /** The routing entry, run by the outbox after the posts before it. */
+  async route(
     convKey: string,
-    record: ConversationRecord,
-    item: HandoffItem,
-    attempt: number,
+    snapshot: Snapshot,
+    entry: OutboxEntry,
+    ctx: PostContext,
   ): Promise<void> {
-    if (record.mode !== 'handoff') return; // closed or failed meanwhile
-    await this.o.mirror.ensureOpened(convKey, record, `${item.key}:open`, attempt);
+    const record = snapshot.record;
+    const h = record.handoff;
+    if (record.mode !== 'handoff' || h?.key !== entry.key || h.state !== 'pending') return;
+    if (this.o.clock.now() - h.at >= this.o.limitMs) {
+      return this.fail(convKey, entry.key, 'no agent could be reached in time');
+    }
+    const requestId = this.o.mirror.requestId(convKey, record);
+    await this.o.mirror.ensureOpened(convKey, record, `${entry.key}:open`, ctx);
     await this.withAdmin((token) =>
-      this.o.api.updateAttributes(token, record.requestId, why(item, this.o.now())),
+      this.o.api.updateAttributes(token, requestId, why(entry, this.o.clock.now())),
     );
     if (this.o.method === 'command') {
-      await this.o.mirror.postAgentCommand(convKey, record, `${item.key}:agent`, attempt);
-      return; // asynchronous: `accept` comes with the agent's MEMBER_JOINED_GROUP message
+      await this.o.mirror.postAgentCommand(convKey, record, `${entry.key}:agent`, {
+        ...ctx,
+        opened: true,
+      });
+      // Asynchronous: `accept` comes with the agent's joined message.
+      await this.queued(convKey, entry.key, false);
+      return;
     }
-    const routed = await this.withAdmin((token) =>
-      this.o.api.routeToAgent(token, record.requestId),
-    );
-    if (routed.status === 200 && (routed.participants?.length ?? 0) > 0) {
-      await this.accept(convKey, record.requestId, agentName(routed));
-    } else {
-      await this.o.user.sendNotice(record.reference, this.o.texts.queued);
+    if (ctx.maybePosted) {
+      // We may have routed it already (lost response, takeover): never route an assigned
+      // request again, or it may go to another agent.
+      const current = await this.withAdmin((token) => this.o.api.getRequest(token, requestId));
+      if (current && assignedAgent(current)) {
+        return this.accept(convKey, record.gen, agentName(current));
+      }
     }
+    const routed = await this.withAdmin((token) => this.o.api.routeToAgent(token, requestId));
+    if (assignedAgent(routed)) await this.accept(convKey, record.gen, agentName(routed));
+    else await this.queued(convKey, entry.key, true);
   }
 
-  /** An agent took the request: tell the user once, emit `accepted`. */
-  async accept(convKey: string, requestId: string, agent: string | undefined): Promise<void> {
-    let first = false;
-    const record = await this.o.store.update(convKey, (r) => {
-      if (r.requestId !== requestId || r.mode !== 'handoff' || r.handoff?.accepted)
-        return undefined;
-      first = true;
-      return { ...r, handoff: { ...r.handoff!, accepted: true } };
+  /** An agent has request `gen`: tell the user once, emit `accepted`. */
+  async accept(convKey: string, gen: number, agent: string | undefined): Promise<void> {
+    const { result: record } = await this.o.store.update(convKey, (current) => {
+      const next = current && acceptHandoff(current, gen, agent, this.o.clock.now());
+      return { next, result: next };
     });
-    if (!first || !record) return;
+    if (!record) return;
+    this.clearDeadline(convKey);
+    this.track(convKey, true);
     const text = this.o.texts.assigned.replace('{agent}', agent ?? 'An agent');
-    await this.o.user.sendNotice(record.reference, text);
-    await this.o.user.emitHandoffStatus(record.reference, 'accepted', agent);
+    await this.tell(record, text, () =>
+      this.o.user.emitHandoffStatus(record.ref, 'accepted', agent),
+    );
   }
 
-  /** Routing failed for good: back to the bot. */
-  async fail(convKey: string, reason: string): Promise<void> {
-    let failed = false;
-    const record = await this.o.store.update(convKey, (r) => {
-      if (r.mode !== 'handoff') return undefined;
-      failed = true;
-      return { ...r, mode: 'bot', handoff: undefined };
+  /** Routing failed or timed out: back to the bot (only the handoff `key`). */
+  async fail(convKey: string, key: string, reason: string): Promise<void> {
+    const { result: record } = await this.o.store.update(convKey, (current) => {
+      const next = current && failHandoff(current, key);
+      return { next, result: next };
     });
-    if (!failed || !record) return;
-    await this.o.index.remove(convKey);
-    await this.o.user.sendNotice(record.reference, this.o.texts.failed);
-    await this.o.user.emitHandoffStatus(record.reference, 'failed', reason);
+    if (!record) return;
+    this.clearDeadline(convKey);
+    this.track(convKey, false);
+    await this.tell(record, this.o.texts.failed, () =>
+      this.o.user.emitHandoffStatus(record.ref, 'failed', reason),
+    );
   }
 
   /**
-   * The request was closed (CHAT_CLOSED or `request.close`): the next message starts a new
-   * request (posting to a closed one would not reopen it, §2.4). Idempotent.
+   * Request `gen` was closed (CHAT_CLOSED or `request.close`): the next message starts a new
+   * request. Idempotent: only the write that moved the generation on tells the user.
    */
-  async close(convKey: string, requestId: string): Promise<void> {
-    let wasHandoff = false;
-    const record = await this.o.store.update(convKey, (r) => {
-      if (r.requestId !== requestId) return undefined;
-      wasHandoff = r.mode === 'handoff';
-      const generation = r.generation + 1;
-      return {
-        ...r,
-        generation,
-        requestId: requestIdFor(this.o.projectId, convKey, generation),
-        opened: false,
-        mode: 'bot',
-        handoff: undefined,
-        delivered: [],
-        deliveredFloor: undefined,
-      };
+  async close(convKey: string, gen: number): Promise<void> {
+    const { result } = await this.o.store.update(convKey, (current) => {
+      const closed = current && closeRequest(current, gen);
+      return { next: closed?.next, result: closed };
     });
-    if (!wasHandoff || !record) return;
-    await this.o.index.remove(convKey);
-    await this.o.user.sendNotice(record.reference, this.o.texts.closed);
-    await this.o.user.emitHandoffStatus(record.reference, 'completed');
+    if (!result) return;
+    this.clearDeadline(convKey);
+    this.track(convKey, false);
+    if (!result.wasHandoff) return;
+    await this.tell(result.next, this.o.texts.closed, () =>
+      this.o.user.emitHandoffStatus(result.next.ref, 'completed'),
+    );
+  }
+
+  /**
+   * Enforces the routing limit of a stored handoff (after a restart, or found by the periodic
+   * pass); arms a timer when it is still running.
+   */
+  checkLimit(convKey: string, record: ConversationRecord): Promise<void> {
+    const h = record.handoff;
+    if (record.mode !== 'handoff' || !h || h.state !== 'pending') return Promise.resolve();
+    if (this.o.clock.now() - h.at >= this.o.limitMs) {
+      return this.fail(convKey, h.key, 'no agent could be reached in time');
+    }
+    if (!this.deadlines.has(convKey)) this.armDeadline(convKey, h.key, h.at);
+    return Promise.resolve();
+  }
+
+  /** Stops the limit timers (shutdown). */
+  stop(): void {
+    for (const timer of this.deadlines.values()) this.o.clock.clearTimeout(timer);
+    this.deadlines.clear();
+  }
+
+  private async queued(convKey: string, key: string, tell: boolean): Promise<void> {
+    const { result: record } = await this.o.store.update(convKey, (current) => {
+      const next = current && queueHandoff(current, key);
+      return { next, result: next };
+    });
+    if (!record) return;
+    this.clearDeadline(convKey);
+    if (tell) await this.tell(record, this.o.texts.queued);
+  }
+
+  private armDeadline(convKey: string, key: string, at: number): void {
+    this.clearDeadline(convKey);
+    const wait = Math.max(0, at + this.o.limitMs - this.o.clock.now());
+    const timer = this.o.clock.setTimeout(() => {
+      this.deadlines.delete(convKey);
+      this.fail(convKey, key, 'no agent could be reached in time').catch((err: unknown) =>
+        this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
+      );
+    }, wait);
+    (timer as { unref?: () => unknown }).unref?.();
+    this.deadlines.set(convKey, timer);
+  }
+
+  private clearDeadline(convKey: string): void {
+    const timer = this.deadlines.get(convKey);
+    if (timer === undefined) return;
+    this.o.clock.clearTimeout(timer);
+    this.deadlines.delete(convKey);
+  }
+
+  /** Keeps the handoff index in step (best effort: the periodic pass repairs it). */
+  private track(convKey: string, inHandoff: boolean): void {
+    const change = inHandoff ? this.o.index.add(convKey) : this.o.index.remove(convKey);
+    change.catch((err: unknown) =>
+      this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
+    );
+  }
+
+  /** Tells the user (a failure is reported, never thrown: the state change already happened). */
+  private async tell(
+    record: ConversationRecord,
+    text: string,
+    then?: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await this.o.user.sendNotice(record.ref, text);
+      await then?.();
+    } catch (err) {
+      this.o.onError(asTiledeskError(err, 'TILEDESK_DELIVERY', { step: 'handoff notice' }));
+    }
   }
 
   private async withAdmin<T>(call: (token: string) => Promise<T>): Promise<T> {
@@ -162,10 +270,18 @@ export class Handoff {
       throw err;
     }
   }
+
+  private get instanceId(): string {
+    return this.o.outbox.instanceId;
+  }
+
+  private get leaseMs(): number {
+    return this.o.outbox.leaseMs;
+  }
 }
 
-function why(item: HandoffItem, now: number): Record<string, unknown> {
-  const t = item.trigger;
+function why(entry: OutboxEntry, now: number): Record<string, unknown> {
+  const t = entry.trigger ?? { trigger: 'api' };
   return {
     bf_handoff: {
       trigger: t.trigger,
@@ -176,6 +292,10 @@ function why(item: HandoffItem, now: number): Record<string, unknown> {
       ...(t.context !== undefined ? { context: t.context } : {}),
     },
   };
+}
+
+function assignedAgent(request: TiledeskRequest): boolean {
+  return request.status === 200 && (request.participants?.length ?? 0) > 0;
 }
 
 function agentName(request: TiledeskRequest): string | undefined {

@@ -12,13 +12,28 @@ export function conversationKey(channelId: string, conversationId: string): stri
 }
 
 /**
- * The Tiledesk request id of a conversation's n-th request: `support-group-<project>-<32 hex>`
- * (tiledesk-api.md §2.1: the `support-group` prefix is functionally required). Deterministic, so
- * two bot instances that see the same conversation agree without coordination; `generation`
- * moves on each time an agent closes the request.
+ * The Tiledesk request id of a conversation's n-th request: `support-group-<project>-<convKey>`
+ * for the first (Tiledesk's own convention, tiledesk-api.md §2.1: the `support-group` prefix is
+ * functionally required), then `…-<convKey>-<n>` (connectors append routing data the same way).
+ * Deterministic, so two bot instances that see the same conversation agree without
+ * coordination, and reversible: a webhook names its conversation without a storage lookup.
+ * `generation` moves on each time the request is closed.
  */
 export function requestIdFor(projectId: string, convKey: string, generation: number): string {
-  return `support-group-${projectId}-${sha256(`${projectId}\n${convKey}\n${generation}`).slice(0, 32)}`;
+  const base = `support-group-${projectId}-${convKey}`;
+  return generation === 0 ? base : `${base}-${generation}`;
+}
+
+/** The conversation and generation a request id of ours names, or `undefined` for any other. */
+export function parseRequestId(
+  projectId: string,
+  requestId: string,
+): { convKey: string; generation: number } | undefined {
+  const prefix = `support-group-${projectId}-`;
+  if (!requestId.startsWith(prefix)) return undefined;
+  const match = /^([0-9a-f]{32})(?:-([1-9][0-9]{0,8}))?$/.exec(requestId.slice(prefix.length));
+  if (!match) return undefined;
+  return { convKey: match[1]!, generation: match[2] === undefined ? 0 : Number(match[2]) };
 }
 
 /**
@@ -37,7 +52,6 @@ export function botSenderId(botId: string): string {
 
 export const storageKeys = {
   conversation: (convKey: string) => `tiledesk/conversation/${convKey}`,
-  request: (requestId: string) => `tiledesk/request/${requestId}`,
   user: (tiledeskUserId: string) => `tiledesk/user/${tiledeskUserId}`,
   subscriptions: (channelName: string) => `tiledesk/subscriptions/${channelName}`,
 };

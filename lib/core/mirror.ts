@@ -1,16 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { TiledeskApiError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { OutgoingMessage } from '../tiledesk/wire';
-import type { ConversationRecord, ConversationStore } from './conversation-store';
 import type { Credentials, EndUser } from './credentials';
-import { endUserId } from './ids';
+import { endUserId, requestIdFor } from './ids';
+import type { PostContext } from './outbox';
+import type { ConversationRecord, OutboxEntry } from './record';
 import { MIRROR_MARK, toTiledeskMessages } from './to-tiledesk';
 import type { ChatActivity } from './types';
 
 /**
  * Posts one conversation's mirrored messages to Tiledesk (bot → Tiledesk direction). Called by
- * the ordered queue, so calls for one conversation never overlap.
+ * the outbox's lane, so calls for one conversation never overlap.
  *
  * Request creation (tiledesk-api.md §2.2, §8.3): the first message creates the request, posted
  * with the end user's token, carrying the channel, department, requester attributes and
@@ -19,20 +19,8 @@ import type { ChatActivity } from './types';
  * races between bot instances.
  */
 
-export interface MirrorItem {
-  kind: 'user' | 'bot';
-  activity: ChatActivity;
-  /** Unique key of this item; `<key>:<n>` marks its n-th Tiledesk message (dedupe on retry). */
-  key: string;
-  /** How many of its Tiledesk messages were already posted. */
-  sent: number;
-  /** Taken over from storage after a restart: may have been posted already. */
-  recovered?: boolean;
-}
-
 export interface MirrorOptions {
   api: TiledeskApi;
-  store: ConversationStore;
   credentials: Credentials;
   projectId: string;
   channelName: string;
@@ -44,41 +32,38 @@ export interface MirrorOptions {
 export class Mirror {
   constructor(private readonly o: MirrorOptions) {}
 
-  static item(kind: 'user' | 'bot', activity: ChatActivity): MirrorItem {
-    return { kind, activity, key: randomUUID(), sent: 0 };
+  requestId(convKey: string, record: ConversationRecord): string {
+    return requestIdFor(this.o.projectId, convKey, record.gen);
   }
 
   endUserOf(record: ConversationRecord): EndUser {
-    const ref = record.reference;
+    const ref = record.ref;
     const channelId = ref.channelId ?? 'unknown';
     const user = ref.user ?? { id: 'unknown' };
     return { id: endUserId(this.o.projectId, channelId, user.id), name: user.name };
   }
 
+  /**
+   * Posts a user or bot entry (each of its Tiledesk messages, keyed `<entry>:<n>`). When the
+   * entry may have been posted before (a lost response, a takeover), the request's messages are
+   * read once and every part already there is skipped: no duplicate, whichever part it was.
+   */
   async post(
     convKey: string,
     record: ConversationRecord,
-    item: MirrorItem,
-    attempt: number,
+    entry: OutboxEntry,
+    ctx: PostContext,
   ): Promise<void> {
-    const messages = toTiledeskMessages(item.activity);
-    if (!record.opened && item.kind === 'bot') {
+    const parts: Part[] = [];
+    if (!ctx.opened && entry.kind === 'bot') {
       // A new request must be created by a project user (§3.3): open it with a hidden info line.
-      await this.send(convKey, record, opener(), `${item.key}:open`, attempt, 'user');
+      parts.push({ key: `${entry.key}:open`, message: opener(), role: 'user' });
     }
-    for (let i = item.sent; i < messages.length; i++) {
-      await this.send(
-        convKey,
-        record,
-        messages[i]!,
-        `${item.key}:${i}`,
-        attempt,
-        item.kind,
-        item.activity,
-      );
-      item.sent = i + 1;
-      attempt = 1;
-    }
+    const role = entry.kind === 'bot' ? 'bot' : 'user';
+    toTiledeskMessages(entry.activity ?? { type: 'message' }).forEach((message, i) =>
+      parts.push({ key: `${entry.key}:${i}`, message, role, activity: entry.activity }),
+    );
+    await this.send(convKey, record, parts, ctx);
   }
 
   /** Posts `\agent` (hidden) the way Tiledesk's handoff docs describe (§4.1). */
@@ -86,58 +71,58 @@ export class Mirror {
     convKey: string,
     record: ConversationRecord,
     key: string,
-    attempt: number,
-  ) {
+    ctx: PostContext,
+  ): Promise<void> {
     const message: OutgoingMessage = { text: '\\agent', attributes: { subtype: 'info' } };
-    await this.send(convKey, record, message, key, attempt, 'user');
+    await this.send(convKey, record, [{ key, message, role: 'user' }], ctx);
   }
 
   /** Makes sure the request exists (e.g. a handoff before anything was mirrored). */
-  async ensureOpened(convKey: string, record: ConversationRecord, key: string, attempt: number) {
-    if (!record.opened) await this.send(convKey, record, opener(), key, attempt, 'user');
+  async ensureOpened(
+    convKey: string,
+    record: ConversationRecord,
+    key: string,
+    ctx: PostContext,
+  ): Promise<void> {
+    if (ctx.opened) return;
+    await this.send(convKey, record, [{ key, message: opener(), role: 'user' }], ctx);
   }
 
   private async send(
     convKey: string,
     record: ConversationRecord,
-    message: OutgoingMessage,
-    key: string,
-    attempt: number,
-    role: 'user' | 'bot',
-    activity?: ChatActivity,
+    parts: Part[],
+    ctx: PostContext,
   ): Promise<void> {
+    const requestId = this.requestId(convKey, record);
     const user = this.endUserOf(record);
-    const register = !record.opened || attempt > 1;
     let credentials;
     try {
-      credentials = await this.o.credentials.endUser(user, register);
+      credentials = await this.o.credentials.endUser(user, !ctx.opened || ctx.maybePosted);
     } catch (err) {
-      throw retryableAuth(err);
+      throw retryableAuth(err, ctx.attempt);
     }
-    if (attempt > 1 && (await this.alreadyPosted(credentials.token, record.requestId, key))) {
-      return this.markOpened(convKey, record);
-    }
-    const body = this.body(record, message, key, role, activity);
-    try {
-      await this.o.api.sendMessage(credentials.token, record.requestId, body);
-    } catch (err) {
-      if (err instanceof TiledeskApiError && (err.status === 401 || err.status === 403)) {
-        this.o.credentials.forget(user.id);
-        throw retryableAuth(err, attempt);
+    const posted = ctx.maybePosted
+      ? await this.postedKeys(credentials.token, requestId)
+      : new Set<string>();
+    for (const part of parts) {
+      if (posted.has(part.key)) continue;
+      const body = this.body(record, part);
+      try {
+        await this.o.api.sendMessage(credentials.token, requestId, body);
+      } catch (err) {
+        if (err instanceof TiledeskApiError && (err.status === 401 || err.status === 403)) {
+          this.o.credentials.forget(user.id);
+          throw retryableAuth(err, ctx.attempt);
+        }
+        throw err;
       }
-      throw err;
     }
-    await this.markOpened(convKey, record);
   }
 
-  private body(
-    record: ConversationRecord,
-    message: OutgoingMessage,
-    key: string,
-    role: 'user' | 'bot',
-    activity: ChatActivity | undefined,
-  ): OutgoingMessage {
-    const ref = record.reference;
+  private body(record: ConversationRecord, part: Part): OutgoingMessage {
+    const { message, key, role, activity } = part;
+    const ref = record.ref;
     const attributes: Record<string, unknown> = {
       ...message.attributes,
       [MIRROR_MARK]: true,
@@ -160,21 +145,30 @@ export class Mirror {
     return body;
   }
 
-  /** After a lost response: was `key` stored anyway? (no duplicate on retry). */
-  private async alreadyPosted(token: string, requestId: string, key: string): Promise<boolean> {
-    const messages = await this.o.api.getMessages(token, requestId);
-    return messages.some((m) => m.attributes?.['bf_key'] === key);
+  /** The `bf_key`s already in the request (after a lost response or a takeover). */
+  private async postedKeys(token: string, requestId: string): Promise<Set<string>> {
+    let messages;
+    try {
+      messages = await this.o.api.getMessages(token, requestId);
+    } catch (err) {
+      // A request that does not exist yet has no messages of ours.
+      if (err instanceof TiledeskApiError && err.status === 404) return new Set();
+      throw err;
+    }
+    const keys = new Set<string>();
+    for (const m of messages) {
+      const key = m.attributes?.['bf_key'];
+      if (typeof key === 'string') keys.add(key);
+    }
+    return keys;
   }
+}
 
-  private async markOpened(convKey: string, record: ConversationRecord): Promise<void> {
-    if (record.opened) return;
-    record.opened = true;
-    await this.o.store.update(convKey, (current) =>
-      current.requestId === record.requestId && !current.opened
-        ? { ...current, opened: true }
-        : undefined,
-    );
-  }
+interface Part {
+  key: string;
+  message: OutgoingMessage;
+  role: 'user' | 'bot';
+  activity?: ChatActivity | undefined;
 }
 
 function opener(): OutgoingMessage {
@@ -182,6 +176,6 @@ function opener(): OutgoingMessage {
 }
 
 /** Auth failures are retried once with a fresh token; a second one is final. */
-function retryableAuth(err: unknown, attempt = 1): unknown {
+function retryableAuth(err: unknown, attempt: number): unknown {
   return err instanceof TiledeskApiError && !err.retryable && attempt < 2 ? err.asRetryable() : err;
 }

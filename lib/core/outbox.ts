@@ -1,265 +1,268 @@
 import { asTiledeskError, type TiledeskError } from '../errors';
-import { withETagRetry } from './etag-retry';
-import { OrderedQueue } from './ordered-queue';
-import { ShardedSet } from './sharded-set';
-import type { Clock, KeyValueStorage } from './types';
+import {
+  append,
+  keysHeldByOthers,
+  type ConversationRecord,
+  newRecord,
+  type OutboxEntry,
+  release,
+  settle,
+  takeOver,
+} from './record';
+import type { RecordStore, Snapshot } from './record-store';
+import { backoffMs, isRetryable, retryAfterOf } from './retry';
+import { Scheduler } from './scheduler';
+import type { ShardedSet } from './sharded-set';
+import type { Clock, ConversationRef } from './types';
 
 /**
- * The durable outbox: each conversation's pending Tiledesk work is written to `Storage` before it
- * is attempted and removed once done, so a restart or a crash loses nothing. Work is done by an
- * `OrderedQueue` (one item at a time per conversation, bounded concurrency, retries).
+ * The durable outbox (bot → Tiledesk). A conversation's posts are appended to its record
+ * BEFORE they are attempted, in one compare-and-set with the lease that says who posts them;
+ * the holder posts them one at a time, in order, and drops the done ones in one write per burst
+ * (at most every {@link SETTLE_EVERY} posts), renewing the lease as it goes.
  *
- * Several instances may share the storage: every stored item carries its owner and a lease that
- * the owner refreshes while it retries. `recover()` (on start and periodically) takes over items
- * nobody owns (released by `release()` on shutdown) or whose lease ran out (a crashed instance).
- * Recovered items are marked, and the mirror checks Tiledesk before re-posting them, so a post
- * whose response was lost is not duplicated.
+ * Several instances: whoever appends while another holds a live lease only appends; the holder's
+ * next write conflicts, re-reads and sees the new entries. A holder that died (lease expired) or
+ * left (lease released by `release()`) is replaced by the next instance that appends or recovers.
+ * Entries taken over may have been posted already: the poster checks Tiledesk first.
+ *
+ * Retries: network errors, timeouts, 5xx and 429 are retried with capped backoff (Retry-After
+ * honoured) for up to the entry's max age, counted from when it was first enqueued; other
+ * failures drop the entry at once. A conversation waiting for its retry holds no concurrency slot.
  */
 
-export interface OutboxItem {
-  key: string;
-  /** Set on items taken over from storage: they may have been posted already. */
-  recovered?: boolean;
+/** Done entries are dropped from storage at least this often (bounds re-checks after a crash). */
+export const SETTLE_EVERY = 16;
+
+export interface PostContext {
+  /** The entry may have reached Tiledesk already (a lost response, a takeover): check first. */
+  maybePosted: boolean;
+  /** The current request exists (as far as this lane knows). */
+  opened: boolean;
+  /** 1 for the first try of this entry on this instance. */
+  attempt: number;
 }
 
-export interface OutboxOptions<T extends OutboxItem> {
-  storage: KeyValueStorage;
+export interface OutboxOptions {
+  store: RecordStore;
+  index: ShardedSet;
   clock: Clock;
+  random: () => number;
   instanceId: string;
-  process(convKey: string, item: T, attempt: number): Promise<void>;
-  onDrop(convKey: string, item: T, error: unknown, attempts: number): void;
+  leaseMs: number;
+  concurrency: number;
+  maxAgeOf(entry: OutboxEntry): number;
+  /** Does the entry's work; returns whether the request now exists. */
+  post(convKey: string, snapshot: Snapshot, entry: OutboxEntry, ctx: PostContext): Promise<boolean>;
+  onDrop(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void;
   onError(error: TiledeskError): void;
-  /** Items not worth persisting (e.g. catch-up polls). */
-  transient?(item: T): boolean;
-  maxAgeOf?(item: T): number | undefined;
-  maxAgeMs?: number;
-  concurrency?: number;
-  leaseMs?: number;
 }
 
-interface StoredEntry {
-  item: unknown;
-  owner: string | null;
-  leasedAt: number;
-}
-interface Stored {
-  items: StoredEntry[];
-  /** The conversation is listed in the outbox index (recovery looks there). */
-  indexed?: boolean;
+interface Lane {
+  done: Set<string>;
+  maybePosted: Set<string>;
+  opened: boolean;
+  attempts: number;
+  notBefore: number;
 }
 
-export class Outbox<T extends OutboxItem> {
-  private readonly queue: OrderedQueue<T>;
-  private readonly index: ShardedSet;
-  private readonly chains = new Map<string, Promise<void>>();
-  private readonly done = new Map<string, string[]>();
-  private readonly leaseRefreshed = new WeakMap<T, number>();
-  private readonly leaseMs: number;
-  private halted = false;
+export class Outbox {
+  private readonly lanes = new Map<string, Lane>();
+  private readonly scheduler: Scheduler;
 
-  constructor(private readonly o: OutboxOptions<T>) {
-    this.leaseMs = o.leaseMs ?? 60_000;
-    this.index = new ShardedSet(o.storage, 'tiledesk/outbox-index');
-    this.queue = new OrderedQueue<T>({
+  readonly instanceId: string;
+  readonly leaseMs: number;
+
+  constructor(private readonly o: OutboxOptions) {
+    this.instanceId = o.instanceId;
+    this.leaseMs = o.leaseMs;
+    this.scheduler = new Scheduler({
       clock: o.clock,
-      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
-      ...(o.maxAgeMs ? { maxAgeMs: o.maxAgeMs } : {}),
-      ...(o.maxAgeOf ? { maxAgeOf: o.maxAgeOf } : {}),
-      process: async (convKey, item, attempt) => {
-        if (attempt > 1) await this.refreshLease(convKey, item);
-        await o.process(convKey, item, attempt);
-        this.markDone(convKey, item);
-      },
-      onDrop: (convKey, item, error, attempts) => {
-        this.markDone(convKey, item);
-        o.onDrop(convKey, item, error, attempts);
-      },
+      concurrency: o.concurrency,
+      step: (convKey) => this.step(convKey),
+      onError: (err, convKey) => o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
     });
   }
 
-  /** Items this instance will still work on (none after shutdown). */
+  /** Conversations this instance is posting for (or waiting to retry). */
   get size(): number {
-    return this.halted ? 0 : this.queue.size;
+    return this.scheduler.size;
   }
 
-  /** Resolves when nothing is queued, in flight or being written to storage. */
-  async whenIdle(): Promise<void> {
-    while (!this.halted && (this.chains.size > 0 || this.queue.size > 0)) {
-      await Promise.all([...this.chains.values()]);
-      await this.queue.whenIdle();
-    }
+  whenIdle(): Promise<void> {
+    return this.scheduler.whenIdle();
   }
 
-  /** Persists the items (in order), then queues them. Never throws. After shutdown, only stores. */
-  add(convKey: string, items: T[]): void {
-    const durable = items.filter((i) => !this.o.transient?.(i));
-    this.serial(convKey, async () => {
-      if (durable.length > 0) {
-        try {
-          await this.append(convKey, durable, this.halted ? null : this.o.instanceId);
-        } catch (err) {
-          this.o.onError(
-            asTiledeskError(err, 'TILEDESK_STORAGE', { convKey, items: durable.length }),
-          );
-        }
-      }
-      if (!this.halted) for (const item of items) this.queue.push(convKey, item);
+  /**
+   * Stores `entries` (after the turn's earlier ones) and starts posting them if nobody else is.
+   * `hint` is the record as the turn read it. Rejects only on a storage failure.
+   */
+  async append(
+    convKey: string,
+    ref: ConversationRef,
+    entries: readonly OutboxEntry[],
+    hint?: Snapshot,
+  ): Promise<Snapshot | undefined> {
+    const { snapshot } = await this.write(convKey, hint, (current) => {
+      const now = this.o.clock.now();
+      const base = current ?? newRecord(ref, now);
+      const { next, ownsLease } = append(base, entries, this.o.instanceId, now, this.o.leaseMs);
+      return {
+        next,
+        result: undefined,
+        takeover: ownsLease ? keysHeldByOthers(current, this.o.instanceId) : undefined,
+      };
     });
+    return snapshot;
   }
 
-  /** Takes over stored items nobody is working on; returns how many. */
-  async recover(): Promise<number> {
-    let recovered = 0;
-    for (const convKey of await this.index.all()) {
-      const mine = new Set(this.queue.itemsOf(convKey).map((i) => i.key));
-      const claimed: T[] = [];
-      let empty = false;
-      await this.update(convKey, (stored) => {
-        empty = stored.items.length === 0;
-        const now = this.o.clock.now();
-        for (const entry of stored.items) {
-          const item = entry.item as T;
-          const stale =
-            entry.owner === null ||
-            (entry.owner !== this.o.instanceId && now - entry.leasedAt > this.leaseMs);
-          if (stale && !mine.has(item.key)) {
-            entry.owner = this.o.instanceId;
-            entry.leasedAt = now;
-            claimed.push({ ...item, recovered: true });
+  /**
+   * Runs a change that puts work into the record, making sure the conversation is listed in the
+   * recovery index BEFORE the work is durable: the index add must precede a successful write
+   * that was decided on a read taken before the add (so a concurrent clean-up, which removes
+   * first and then writes, either sees our work or makes our write conflict). `takeover`, when
+   * set, means the lease is ours: the lane starts (the keys listed may have been posted).
+   */
+  async write<R>(
+    convKey: string,
+    hint: Snapshot | undefined,
+    change: (current: ConversationRecord | undefined) => {
+      next: ConversationRecord | undefined;
+      result: R;
+      takeover?: string[] | undefined;
+    },
+  ): Promise<{ result: R; snapshot: Snapshot | undefined }> {
+    let indexedAt: string | null = null;
+    for (;;) {
+      const { result, snapshot } = await this.o.store.update(
+        convKey,
+        (current, eTag): { next?: ConversationRecord | undefined; result: Decision<R> } => {
+          const decided = change(current);
+          if (decided.next && !current?.indexed && indexedAt !== (eTag ?? '')) {
+            return { result: { needIndex: eTag ?? '' } };
           }
-        }
-        return stored;
-      });
-      if (claimed.length > 0) for (const item of claimed) this.queue.push(convKey, item);
-      recovered += claimed.length;
-      if (empty) await this.unindex(convKey);
+          return { next: decided.next, result: { done: decided } };
+        },
+        hint,
+      );
+      if ('needIndex' in result) {
+        await this.o.index.add(convKey);
+        indexedAt = result.needIndex;
+        hint = snapshot;
+        continue;
+      }
+      if (result.done.takeover) this.start(convKey, result.done.takeover);
+      return { result: result.done.result, snapshot };
     }
-    return recovered;
   }
 
-  /**
-   * Index entries are dropped here, lazily, not each time a conversation's list empties: a
-   * busy conversation would otherwise add and remove itself on every message. The removal
-   * comes first; if an append raced it, the conversation is indexed again.
-   */
-  private async unindex(convKey: string): Promise<void> {
-    await this.index.remove(convKey);
-    let refilled = false;
-    await this.update(convKey, (stored) => {
-      refilled = stored.items.length > 0;
-      stored.indexed = refilled;
-      return stored;
+  /** Takes over stored entries whose holder is gone; true if it did. */
+  async recover(convKey: string): Promise<boolean> {
+    const me = this.o.instanceId;
+    const { result } = await this.o.store.update(convKey, (current) => {
+      const next = current && takeOver(current, me, this.o.clock.now(), this.o.leaseMs);
+      return { next, result: next ? current.outbox.map((e) => e.key) : undefined };
     });
-    if (refilled) await this.index.add(convKey);
+    if (result) this.start(convKey, result);
+    return result !== undefined;
   }
 
-  /**
-   * Shutdown: stops working and gives our unfinished items back (owner cleared) so another
-   * instance, or the next start, takes them at once.
-   */
+  /** Shutdown: stops posting and hands our leases back so another instance takes over at once. */
   async release(): Promise<void> {
-    this.halted = true;
-    this.queue.halt();
-    await Promise.all([...this.chains.values()]);
+    // A post still in flight is not waited for (it may hang): its lane's write after it finds
+    // the lease gone and changes nothing; the entry is posted again by the next holder (checked).
+    this.scheduler.halt();
+    const keys = [...this.lanes.keys()];
+    this.lanes.clear();
     await Promise.all(
-      this.queue.keys().map((convKey) => {
-        const keys = new Set(this.queue.itemsOf(convKey).map((i) => i.key));
-        return this.update(convKey, (stored) => {
-          for (const e of stored.items) if (keys.has((e.item as T).key)) e.owner = null;
-          return stored;
-        }).catch((err: unknown) =>
-          this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
-        );
-      }),
+      keys.map((convKey) =>
+        this.o.store
+          .update(convKey, (current) => ({
+            next: current && release(current, this.o.instanceId),
+            result: undefined,
+          }))
+          .catch((err: unknown) =>
+            this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
+          ),
+      ),
     );
   }
 
-  /**
-   * Done items leave storage as they finish, batched: one removal write per conversation is in
-   * the chain at a time and takes every key done until it runs (under load a lane may never
-   * drain, and the stored list must not grow).
-   */
-  private markDone(convKey: string, item: T): void {
-    if (this.o.transient?.(item)) return;
-    const list = this.done.get(convKey);
-    if (list) {
-      list.push(item.key);
-      return;
+  private start(convKey: string, maybePosted: readonly string[]): void {
+    let lane = this.lanes.get(convKey);
+    if (!lane) {
+      lane = { done: new Set(), maybePosted: new Set(), opened: false, attempts: 0, notBefore: 0 };
+      this.lanes.set(convKey, lane);
     }
-    this.done.set(convKey, [item.key]);
-    this.serial(convKey, () => this.removeDone(convKey));
+    for (const key of maybePosted) lane.maybePosted.add(key);
+    this.scheduler.wake(convKey);
   }
 
-  private async append(convKey: string, items: T[], owner: string | null): Promise<void> {
-    let index = false;
+  /** One step of a conversation's lane: one post, or one write. */
+  private async step(convKey: string): Promise<'again' | 'idle' | { retryInMs: number }> {
+    const lane = this.lanes.get(convKey);
+    if (!lane) return 'idle';
     const now = this.o.clock.now();
-    await this.update(convKey, (stored) => {
-      index = stored.indexed !== true;
-      stored.indexed = true;
-      stored.items.push(...items.map((item) => ({ item, owner, leasedAt: now })));
-      return stored;
-    });
-    if (index) await this.index.add(convKey);
-  }
-
-  private async removeDone(convKey: string): Promise<void> {
-    const keys = new Set(this.done.get(convKey) ?? []);
-    this.done.delete(convKey);
-    if (keys.size === 0) return;
+    const snapshot = this.o.store.cached(convKey) ?? (await this.o.store.read(convKey));
+    const lease = snapshot?.record.lease;
+    if (!snapshot || lease?.owner !== this.o.instanceId) {
+      // Another instance took over (our lease ran out): its work now.
+      this.lanes.delete(convKey);
+      return 'idle';
+    }
+    const pending = snapshot.record.outbox.filter((e) => !lane.done.has(e.key));
+    const renew = lease.until - now < this.o.leaseMs / 3;
+    if (pending.length === 0 || lane.done.size >= SETTLE_EVERY || renew) {
+      return this.settle(convKey, lane);
+    }
+    if (now < lane.notBefore)
+      return { retryInMs: Math.min(lane.notBefore - now, this.o.leaseMs / 3) };
+    const head = pending[0]!;
     try {
-      // The empty list stays (a delete has no eTag and could drop another instance's append);
-      // the index entry goes at the next recovery pass.
-      await this.update(convKey, (stored) => {
-        stored.items = stored.items.filter((e) => !keys.has((e.item as T).key));
-        return stored;
+      const opened = await this.o.post(convKey, snapshot, head, {
+        maybePosted: lane.maybePosted.has(head.key),
+        opened: snapshot.record.opened || lane.opened,
+        attempt: lane.attempts + 1,
       });
+      if (opened) lane.opened = true;
+      this.finish(lane, head);
+      return 'again';
     } catch (err) {
-      this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
+      lane.attempts++;
+      lane.maybePosted.add(head.key); // a lost response looks like a failure: check next time
+      const age = this.o.clock.now() - head.at;
+      if (isRetryable(err) && age < this.o.maxAgeOf(head)) {
+        const delay = backoffMs(lane.attempts, this.o.random, retryAfterOf(err));
+        lane.notBefore = this.o.clock.now() + delay;
+        return { retryInMs: Math.min(delay, this.o.leaseMs / 3) };
+      }
+      this.o.onDrop(convKey, head, err, lane.attempts);
+      this.finish(lane, head);
+      return 'again';
     }
   }
 
-  private async refreshLease(convKey: string, item: T): Promise<void> {
-    const now = this.o.clock.now();
-    if (now - (this.leaseRefreshed.get(item) ?? 0) < this.leaseMs / 3) return;
-    this.leaseRefreshed.set(item, now);
-    await this.update(convKey, (stored) => {
-      for (const e of stored.items) if (e.owner === this.o.instanceId) e.leasedAt = now;
-      return stored;
-    }).catch((err: unknown) =>
-      this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
-    );
+  private finish(lane: Lane, entry: OutboxEntry): void {
+    lane.done.add(entry.key);
+    lane.maybePosted.delete(entry.key);
+    lane.attempts = 0;
+    lane.notBefore = 0;
   }
 
-  /** eTag-safe read-modify-write of one conversation's stored outbox; returns the items left. */
-  private update(convKey: string, change: (stored: Stored) => Stored): Promise<number> {
-    const key = outboxKey(convKey);
-    return withETagRetry(async () => {
-      const raw = (await this.o.storage.read([key]))[key] as
-        { eTag?: string; items?: unknown } | undefined;
-      // Our own data, written by this class: a shape check, no schema parse (hot path).
-      const items = Array.isArray(raw?.items) ? (raw.items as StoredEntry[]) : [];
-      const next = change({
-        items,
-        indexed: (raw as { indexed?: unknown } | undefined)?.indexed === true,
-      });
-      await this.o.storage.write({
-        [key]: { items: next.items, indexed: next.indexed, eTag: raw?.eTag ?? '*' },
-      });
-      return next.items.length;
+  /** Drops done entries, renews or releases the lease; stops the lane when done or replaced. */
+  private async settle(convKey: string, lane: Lane): Promise<'again' | 'idle'> {
+    const done = new Set(lane.done);
+    const { result } = await this.o.store.update(convKey, (current) => {
+      const s =
+        current &&
+        settle(current, done, lane.opened, this.o.instanceId, this.o.clock.now(), this.o.leaseMs);
+      return { next: s?.next, result: s ? s.remaining.length : -1 };
     });
-  }
-
-  /** Runs storage work for one conversation in order; holds nothing once idle. */
-  private serial(convKey: string, work: () => Promise<void>): void {
-    const previous = this.chains.get(convKey) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    this.chains.set(convKey, next);
-    void next.finally(() => {
-      if (this.chains.get(convKey) === next) this.chains.delete(convKey);
-    });
+    for (const key of done) lane.done.delete(key);
+    if (result > 0) return 'again';
+    this.lanes.delete(convKey);
+    return 'idle';
   }
 }
 
-function outboxKey(convKey: string): string {
-  return `tiledesk/outbox/${convKey}`;
-}
+type Decision<R> = { needIndex: string } | { done: { result: R; takeover?: string[] | undefined } };

@@ -1,14 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import type { AxiosInstance } from 'axios';
-import type { TiledeskError } from '../errors';
+import { asTiledeskError, TiledeskError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import type { TiledeskSettings } from '../settings';
+import { toVersionedStorage } from '../storage/adapt';
+import type { VersionedStorage } from '../storage/versioned-storage';
 import { type TiledeskApi, TiledeskClient } from '../tiledesk/client';
-import { CatchUp } from './catch-up';
-import { ConversationStore } from './conversation-store';
 import { Credentials } from './credentials';
+import { Delivery } from './delivery';
 import { Handoff } from './handoff';
 import { botSenderId } from './ids';
+import { Instances } from './instances';
 import { Mirror } from './mirror';
+import { Outbox } from './outbox';
+import type { OutboxEntry } from './record';
+import { RecordStore } from './record-store';
 import { ShardedSet } from './sharded-set';
 import { Subscriptions } from './subscriptions';
 import { type Clock, type KeyValueStorage, systemClock, type UserChannel } from './types';
@@ -16,7 +22,8 @@ import { WebhookReceiver } from './webhook';
 
 /** What the core needs from its host; everything else has a default. */
 export interface EngineDeps {
-  storage: KeyValueStorage;
+  /** Any botbuilder `Storage`, or a {@link VersionedStorage} of the host's own. */
+  storage: KeyValueStorage | VersionedStorage;
   user: UserChannel;
   logger?: Partial<Logger>;
   onError?: (error: TiledeskError) => void;
@@ -25,14 +32,32 @@ export interface EngineDeps {
   clock?: Clock;
   /** Bot id used for the stable sender of mirrored bot messages. */
   botId?: string;
+  /** This instance's id in storage (leases, claims); a random one by default. */
+  instanceId?: string;
+  /** Random numbers for retry jitter (tests pass a seeded one). */
+  random?: () => number;
+  /** How long a lease or claim holds without renewal: a crashed instance's work waits this long. */
+  leaseMs?: number;
+  /** How long after the trigger a handoff may take to be routed. */
+  handoffLimitMs?: number;
+  /** How long failing sends of agent messages to the user are retried. */
+  deliveryMaxAgeMs?: number;
 }
+
+export const DEFAULT_LEASE_MS = 60_000;
+export const DEFAULT_HANDOFF_LIMIT_MS = 60_000;
+export const DEFAULT_DELIVERY_MAX_AGE_MS = 15 * 60 * 1000;
 
 /** The composition root of the core: builds every part once, from settings and deps. */
 export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
   const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const instanceId = deps.instanceId ?? randomUUID();
+  const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const logger = createLogger(deps.logger);
   const onError =
     deps.onError ?? ((e: TiledeskError) => logger.error(e.message, { code: e.code, ...e.context }));
+  const storage = toVersionedStorage(deps.storage);
   const api =
     deps.api ??
     new TiledeskClient({
@@ -43,7 +68,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     });
   const credentials = new Credentials({
     api,
-    storage: deps.storage,
+    storage,
     clock,
     projectId: settings.projectId,
     email: settings.email,
@@ -52,11 +77,11 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
   });
   const botSender = botSenderId(deps.botId ?? settings.microsoftAppId ?? 'bot');
   const ownSenders = new Set([botSender]);
-  const handoffIndex = new ShardedSet(deps.storage, 'tiledesk/handoff-index');
-  const store = new ConversationStore(deps.storage);
+  const store = new RecordStore(storage);
+  const outboxIndex = new ShardedSet(storage, 'tiledesk/outbox-index');
+  const handoffIndex = new ShardedSet(storage, 'tiledesk/handoff-index');
   const mirror = new Mirror({
     api,
-    store: store,
     credentials,
     projectId: settings.projectId,
     channelName: settings.channelName,
@@ -64,13 +89,34 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     botName: settings.botName,
     botSender,
   });
-  const handoff = new Handoff({
+  // The outbox calls back into the mirror and the handoff (built right after it).
+  let handoff: Handoff | undefined;
+  const handoffLimitMs = deps.handoffLimitMs ?? DEFAULT_HANDOFF_LIMIT_MS;
+  const outbox = new Outbox({
+    store,
+    index: outboxIndex,
+    clock,
+    random,
+    instanceId,
+    leaseMs,
+    concurrency: settings.mirrorConcurrency,
+    // The user is waiting for a handoff: its routing has the handoff limit, not a day.
+    maxAgeOf: (entry) => (entry.kind === 'handoff' ? handoffLimitMs : settings.mirrorMaxAgeMs),
+    post: async (convKey, snapshot, entry, ctx) => {
+      if (entry.kind === 'handoff') await handoff!.route(convKey, snapshot, entry, ctx);
+      else await mirror.post(convKey, snapshot.record, entry, ctx);
+      return true;
+    },
+    onDrop: (convKey, entry, error, attempts) => dropped(convKey, entry, error, attempts),
+    onError,
+  });
+  handoff = new Handoff({
     api,
-    store: store,
+    store,
+    outbox,
     credentials,
-    mirror: mirror,
+    mirror,
     user: deps.user,
-    projectId: settings.projectId,
     method: settings.handoffMethod,
     texts: {
       assigned: settings.textAssigned,
@@ -78,38 +124,82 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
       failed: settings.textFailed,
       closed: settings.textClosed,
     },
-    now: () => clock.now(),
+    clock,
+    limitMs: handoffLimitMs,
     index: handoffIndex,
+    onError,
+  });
+  const delivery = new Delivery({
+    api,
+    store,
+    credentials,
+    mirror,
+    handoff,
+    user: deps.user,
+    clock,
+    random,
+    instanceId,
+    leaseMs,
+    concurrency: settings.mirrorConcurrency,
+    maxAgeMs: deps.deliveryMaxAgeMs ?? DEFAULT_DELIVERY_MAX_AGE_MS,
+    ownSenders,
+    onError,
   });
   const subscriptions = new Subscriptions({
     api,
     credentials,
-    storage: deps.storage,
+    storage,
     clock,
-    logger: logger,
+    logger,
     channelName: settings.channelName,
     webhookUrl: settings.webhookUrl,
   });
   const webhook = new WebhookReceiver({
-    store: store,
-    handoff: handoff,
-    user: deps.user,
-    clock,
-    logger: logger,
+    delivery,
+    projectId: settings.projectId,
+    logger,
     knownSecrets: (refresh) => subscriptions.knownSecrets(refresh),
     ownSenders,
-    onError: onError,
   });
-  const catchUp = new CatchUp({
-    api,
-    store: store,
-    credentials,
-    mirror: mirror,
-    index: handoffIndex,
-    ownSenders,
-    deliver: (message) => webhook.enqueueMessage(message),
-  });
-  return { clock, logger, onError, store, mirror, handoff, subscriptions, webhook, catchUp };
+  const instances = new Instances(storage, instanceId, leaseMs);
+
+  function dropped(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void {
+    const cause = error instanceof Error ? error.message : String(error);
+    if (entry.kind === 'handoff') {
+      onError(asTiledeskError(error, 'TILEDESK_MIRROR_GAVE_UP', { convKey, attempts }));
+      handoff!
+        .fail(convKey, entry.key, cause)
+        .catch((e: unknown) => onError(asTiledeskError(e, 'TILEDESK_STORAGE', { convKey })));
+      return;
+    }
+    onError(
+      new TiledeskError(
+        'TILEDESK_MIRROR_GAVE_UP',
+        `Gave up mirroring a ${entry.kind} message to Tiledesk`,
+        { convKey, attempts, cause },
+      ),
+    );
+  }
+
+  return {
+    clock,
+    random,
+    instanceId,
+    leaseMs,
+    logger,
+    onError,
+    storage,
+    store,
+    outboxIndex,
+    handoffIndex,
+    mirror,
+    outbox,
+    handoff,
+    delivery,
+    subscriptions,
+    webhook,
+    instances,
+  };
 }
 
 export type Parts = ReturnType<typeof createParts>;

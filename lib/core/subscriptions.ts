@@ -3,7 +3,8 @@ import type { Logger } from '../logger';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { Credentials } from './credentials';
 import { storageKeys } from './ids';
-import type { Clock, KeyValueStorage } from './types';
+import type { VersionedStorage } from '../storage/versioned-storage';
+import type { Clock } from './types';
 
 /**
  * Makes sure Tiledesk delivers our webhooks (tiledesk-api.md §5.1–§5.2) and keeps the secrets
@@ -19,11 +20,12 @@ const Stored = z.object({
   ),
 });
 type Stored = z.infer<typeof Stored>;
+type StoredEntry = Stored['byEvent'][string];
 
 export interface SubscriptionsOptions {
   api: TiledeskApi;
   credentials: Credentials;
-  storage: KeyValueStorage;
+  storage: VersionedStorage;
   clock: Clock;
   logger: Logger;
   channelName: string;
@@ -43,48 +45,74 @@ export class Subscriptions {
     return [`message.create.request.channel.${this.o.channelName}`, 'request.close'];
   }
 
+  /**
+   * Idempotent, and safe with several instances starting at once: the stored map is written by
+   * compare-and-set; an instance that loses the race deletes the subscriptions it created and
+   * adopts the winner's, so each event ends with one subscription and every instance knows its
+   * secret.
+   */
   async ensure(): Promise<void> {
     const token = await this.o.credentials.admin();
     const existing = await this.o.api.listSubscriptions(token);
-    const stored = await this.read();
-    for (const event of this.events) {
-      const known = stored.byEvent[event];
-      const matches = existing.filter((s) => s.event === event && s.target === this.o.webhookUrl);
-      const keep = matches.find(
-        (s) => known && s._id === known.id && known.target === this.o.webhookUrl,
-      );
-      if (keep) continue;
-      for (const stale of matches) await this.o.api.deleteSubscription(token, stale._id);
-      const created = await this.o.api.createSubscription(token, event, this.o.webhookUrl);
-      if (!created.secret || created.target !== this.o.webhookUrl) {
-        this.o.logger.warn(
-          'Tiledesk answered a subscription for another target; webhooks may not arrive',
-          {
-            event,
-          },
-        );
-        continue;
+    const live = (entry: StoredEntry | undefined) =>
+      entry !== undefined &&
+      entry.target === this.o.webhookUrl &&
+      existing.some((s) => s._id === entry.id && s.target === this.o.webhookUrl);
+    const created = new Map<string, StoredEntry>();
+    for (;;) {
+      const { stored, eTag } = await this.read();
+      for (const event of this.events) {
+        if (live(stored.byEvent[event]) || created.has(event)) continue;
+        const sub = await this.o.api.createSubscription(token, event, this.o.webhookUrl);
+        if (!sub.secret || sub.target !== this.o.webhookUrl) {
+          this.o.logger.warn(
+            'Tiledesk answered a subscription for another target; webhooks may not arrive',
+            { event },
+          );
+          continue;
+        }
+        created.set(event, { id: sub._id, target: sub.target, secret: sub.secret });
+        this.o.logger.info('Tiledesk subscription created', { event, id: sub._id });
       }
-      stored.byEvent[event] = { id: created._id, target: created.target, secret: created.secret };
-      this.o.logger.info('Tiledesk subscription created', { event, id: created._id });
+      // Another instance's entry that is live wins over ours.
+      const losers: string[] = [];
+      for (const [event, entry] of created) {
+        if (live(stored.byEvent[event])) losers.push(entry.id);
+        else stored.byEvent[event] = entry;
+      }
+      const key = storageKeys.subscriptions(this.o.channelName);
+      const value = { byEvent: stored.byEvent };
+      const written =
+        eTag === undefined
+          ? await this.o.storage.create(key, value)
+          : await this.o.storage.replace(key, value, eTag);
+      if (written === null) continue; // someone else wrote: read again and merge
+      for (const id of losers) await this.o.api.deleteSubscription(token, id);
+      const kept = new Set(Object.values(stored.byEvent).map((e) => e.id));
+      for (const stale of existing) {
+        const ours = this.events.includes(stale.event) && stale.target === this.o.webhookUrl;
+        if (ours && !kept.has(stale._id)) await this.o.api.deleteSubscription(token, stale._id);
+      }
+      this.remember(stored);
+      return;
     }
-    await this.o.storage.write({
-      [storageKeys.subscriptions(this.o.channelName)]: { ...stored, eTag: '*' },
-    });
-    this.remember(stored);
   }
 
   /** Known secrets; reloaded from storage (rate-limited) when `refresh` is asked for. */
   async knownSecrets(refresh: boolean): Promise<readonly string[]> {
     const stale = this.o.clock.now() - this.loadedAt > RELOAD_INTERVAL_MS;
-    if (this.secrets.length === 0 || (refresh && stale)) this.remember(await this.read());
+    if (this.secrets.length === 0 || (refresh && stale)) this.remember((await this.read()).stored);
     return this.secrets;
   }
 
-  private async read(): Promise<Stored> {
+  private async read(): Promise<{ stored: Stored; eTag: string | undefined }> {
     const key = storageKeys.subscriptions(this.o.channelName);
-    const parsed = Stored.safeParse((await this.o.storage.read([key]))[key]);
-    return parsed.success ? { byEvent: { ...parsed.data.byEvent } } : { byEvent: {} };
+    const item = (await this.o.storage.read([key])).get(key);
+    const parsed = Stored.safeParse(item?.value);
+    return {
+      stored: parsed.success ? { byEvent: { ...parsed.data.byEvent } } : { byEvent: {} },
+      eTag: item?.eTag,
+    };
   }
 
   private remember(stored: Stored): void {

@@ -22,6 +22,8 @@ export interface TiledeskApi {
   }): Promise<{ token: string; userId: string }>;
   sendMessage(token: string, requestId: string, message: OutgoingMessage): Promise<{ _id: string }>;
   getMessages(token: string, requestId: string): Promise<TiledeskMessage[]>;
+  /** The request, or `undefined` when it does not exist (404). */
+  getRequest(token: string, requestId: string): Promise<TiledeskRequest | undefined>;
   routeToAgent(token: string, requestId: string): Promise<TiledeskRequest>;
   closeRequest(token: string, requestId: string): Promise<void>;
   updateAttributes(
@@ -94,6 +96,15 @@ export class TiledeskClient implements TiledeskApi {
       token,
     );
     return list;
+  }
+
+  async getRequest(token: string, requestId: string) {
+    try {
+      return await this.call('GET', this.requestPath(requestId, ''), TiledeskRequest, token);
+    } catch (err) {
+      if (err instanceof TiledeskApiError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   routeToAgent(token: string, requestId: string) {

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import type { HandoffEntry } from './handoff';
+import type { OutboxEntry } from './record';
+import type { Snapshot } from './record-store';
+import type { HandoffTrigger } from './triggers';
+import type { ChatActivity, ConversationRef } from './types';
+
+/**
+ * One turn's mirror work for one conversation, in order. Nothing is written while the bot is
+ * still answering: entries are collected here and handed over when the turn is over (`commit`),
+ * except when a handoff starts, which must be stored before the user is told "connecting".
+ */
+
+/** What the engine knows of a conversation at the start of a turn. */
+export interface TurnState {
+  convKey: string;
+  ref: ConversationRef;
+  mode: 'bot' | 'handoff';
+  /** The record as read (its eTag saves a read when the turn's work is written). */
+  snapshot: Snapshot | undefined;
+}
+
+export interface TurnSink {
+  now(): number;
+  keyOf(ref: ConversationRef): string;
+  beginHandoff(
+    state: TurnState,
+    entry: HandoffEntry,
+    before: readonly OutboxEntry[],
+  ): Promise<boolean>;
+  enqueue(state: TurnState, entries: OutboxEntry[], inHandoff: boolean): void;
+}
+
+export class TurnBatch {
+  private state: TurnState | undefined;
+  private readonly entries: OutboxEntry[] = [];
+  private inHandoff = false;
+
+  constructor(private readonly sink: TurnSink) {}
+
+  /** The turn's conversation, as read by `Engine.turn` (message turns). */
+  begin(state: TurnState): void {
+    this.state = state;
+    this.inHandoff = state.mode === 'handoff';
+  }
+
+  /** Mirrors a user message. */
+  user(activity: ChatActivity): void {
+    this.push('user', activity);
+  }
+
+  /** Mirrors a bot message (`ref`: the conversation, when no message turn began the batch). */
+  bot(ref: ConversationRef, activity: ChatActivity): void {
+    this.state ??= { convKey: this.sink.keyOf(ref), ref, mode: 'bot', snapshot: undefined };
+    this.push('bot', activity);
+  }
+
+  /** Starts a handoff; false if the conversation already was with a human. */
+  async handoff(ref: ConversationRef, trigger: HandoffTrigger): Promise<boolean> {
+    this.state ??= { convKey: this.sink.keyOf(ref), ref, mode: 'bot', snapshot: undefined };
+    const entry: HandoffEntry = {
+      key: randomUUID(),
+      kind: 'handoff',
+      at: this.sink.now(),
+      trigger,
+    };
+    const before = [...this.entries];
+    const started = await this.sink.beginHandoff(this.state, entry, before);
+    if (started) {
+      this.entries.splice(0, before.length);
+      this.state = { ...this.state, mode: 'handoff', snapshot: undefined };
+    }
+    return started;
+  }
+
+  /** Hands the turn's entries over; called once the turn is over (also when the bot threw). */
+  commit(): void {
+    if (!this.state || (this.entries.length === 0 && !this.inHandoff)) return;
+    this.sink.enqueue(this.state, this.entries.splice(0), this.inHandoff);
+  }
+
+  private push(kind: 'user' | 'bot', activity: ChatActivity): void {
+    this.entries.push({ key: randomUUID(), kind, at: this.sink.now(), activity });
+  }
+}
