@@ -251,6 +251,7 @@ export class Engine {
       }
     }
     try {
+      await this.p.outbox.renewIdleLeases();
       const now = this.clock.now();
       const someoneLeft = await this.p.instances.beat(now);
       if (starting || someoneLeft || now - this.lastFullScan >= FULL_SCAN_EVERY_MS) {

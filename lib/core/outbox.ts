@@ -167,6 +167,27 @@ export class Outbox {
     return result !== undefined;
   }
 
+  /**
+   * Renews the leases of lanes that have not run for a while (waiting for a slot behind a busy
+   * instance, or for a long Retry-After), so no other instance takes over work that is alive.
+   * Called by the periodic pass (every third of a lease); costs a write only when one is due.
+   */
+  async renewIdleLeases(): Promise<void> {
+    const now = this.o.clock.now();
+    for (const convKey of this.lanes.keys()) {
+      const lease = this.o.store.cached(convKey)?.record.lease;
+      if (lease && lease.owner === this.o.instanceId && lease.until - now > this.o.leaseMs / 2) {
+        continue;
+      }
+      const { result: remaining } = await this.o.store.update(convKey, (current) => {
+        const s =
+          current && settle(current, new Set(), false, this.o.instanceId, now, this.o.leaseMs);
+        return { next: s?.next, result: s ? s.remaining.length : -1 };
+      });
+      if (remaining < 0) this.lanes.delete(convKey); // taken over meanwhile: not ours any more
+    }
+  }
+
   /** Shutdown: stops posting and hands our leases back so another instance takes over at once. */
   async release(): Promise<void> {
     // A post still in flight is not waited for (it may hang): its lane's write after it finds
