@@ -117,8 +117,8 @@ export class Delivery {
     if (!snapshot) return this.done(convKey);
     const record = snapshot.record;
     const gen = record.gen;
-    const messages = await this.messagesOf(convKey, record, inbox);
-    const plan = this.plan(record, messages);
+    const { messages, endUser } = await this.messagesOf(convKey, record, inbox);
+    const plan = this.plan(record, messages, endUser);
     const assigned = record.mode === 'handoff' && record.handoff?.state === 'assigned';
     if (!assigned && (plan.joined || plan.toSend.length > 0)) {
       // An agent joined, or wrote (taken from the queue, or a person took over the bot's chat).
@@ -147,13 +147,15 @@ export class Delivery {
     convKey: string,
     record: ConversationRecord,
     inbox: Inbox,
-  ): Promise<TiledeskMessage[]> {
+  ): Promise<{ messages: TiledeskMessage[]; endUser: string }> {
     const received = [...inbox.messages.values()].filter((m) => m.gen === record.gen);
     let list: TiledeskMessage[] = received;
+    const user = this.o.mirror.endUserOf(record);
+    let endUser = user.id;
     if (record.opened) {
       try {
-        const user = this.o.mirror.endUserOf(record);
-        const { token } = await this.o.credentials.endUser(user, false);
+        const { token, tiledeskId } = await this.o.credentials.endUser(user, false);
+        endUser = tiledeskId;
         const listed = await this.o.api.getMessages(
           token,
           this.o.mirror.requestId(convKey, record),
@@ -164,15 +166,16 @@ export class Delivery {
         this.o.onError(asTiledeskError(err, 'TILEDESK_HTTP', { convKey, step: 'read messages' }));
       }
     }
-    return list.sort(byCreation);
+    return { messages: list.sort(byCreation), endUser };
   }
 
   /** What to do, in Tiledesk's order: who joined, which agent messages are new, closed or not. */
-  private plan(record: ConversationRecord, messages: readonly TiledeskMessage[]) {
+  private plan(record: ConversationRecord, messages: readonly TiledeskMessage[], endUser: string) {
     let joined: { name: string | undefined } | undefined;
     let closed = false;
     const toSend: TiledeskMessage[] = [];
     for (const m of messages) {
+      if (m.sender === endUser) continue; // the user's own words, whoever posted them
       const kind = classifyMessage(m, this.o.ownSenders);
       if (kind.kind === 'joined' && toSend.length === 0) joined = { name: kind.agentName };
       else if (kind.kind === 'closed') closed = true;
