@@ -216,24 +216,33 @@ export class Delivery {
         break;
       }
     }
-    const giveUp = failure !== undefined && this.givesUp(inbox, failure);
-    if (giveUp) {
-      // Reported and settled: a conversation the channel refuses must not block forever.
+    const permanent = failure !== undefined && isPermanentChannelError(failure);
+    const pause = failure !== undefined && !permanent && this.pauses(inbox);
+    if (permanent || pause) {
       const failed = claim.granted.slice(sent.length);
       this.o.onError(
-        new TiledeskError('TILEDESK_DELIVERY', 'Could not deliver agent messages to the user', {
-          convKey,
-          messages: failed.map((m) => m.id),
-          cause: failure instanceof Error ? failure.message : String(failure),
-        }),
+        new TiledeskError(
+          'TILEDESK_DELIVERY',
+          permanent
+            ? 'The channel refuses agent messages for this conversation; they are dropped'
+            : 'Could not deliver agent messages to the user; trying again at the next catch-up',
+          {
+            convKey,
+            messages: failed.map((m) => m.id),
+            cause: failure instanceof Error ? failure.message : String(failure),
+          },
+        ),
       );
-      sent.push(...failed);
+      // Refused for good (the conversation is gone): settled, so it never blocks the others.
+      // Failing for long: left undelivered; the periodic catch-up and the user's next message
+      // try again, so it is never lost.
+      if (permanent) sent.push(...failed);
     }
     await this.o.store.update(convKey, (current) => ({
       next: current && markDelivered(current, gen, sent, me),
       result: undefined,
     }));
-    if (failure === undefined || giveUp) {
+    if (failure === undefined || permanent || pause) {
       inbox.attempts = 0;
       inbox.failingSince = undefined;
       return failure === undefined ? 'sent' : 'idle';
@@ -242,10 +251,10 @@ export class Delivery {
     return { retryInMs: backoffMs(inbox.attempts, this.o.random, undefined, 250, 30_000) };
   }
 
-  private givesUp(inbox: Inbox, failure: unknown): boolean {
+  /** A send has failed for `maxAgeMs`: stop retrying actively (the catch-up resumes it). */
+  private pauses(inbox: Inbox): boolean {
     const now = this.o.clock.now();
     inbox.failingSince ??= now;
-    if (isPermanentChannelError(failure)) return true;
     return now - inbox.failingSince >= this.o.maxAgeMs;
   }
 }
