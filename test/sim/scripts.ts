@@ -69,6 +69,8 @@ export interface WorldPlan {
   catchUpIntervalMs: number;
   /** Seed of the `random` the instances get (and of `Math.random` during the run). */
   randomSeed: number;
+  /** Tiledesk calls take virtual time (0–2.5 s each, from a stream seeded by `randomSeed`). */
+  latency: boolean;
   conversations: ConversationPlan[];
   storageFaults: Fault<StorageFault>[];
   apiFaults: Fault<ApiFault>[];
@@ -95,7 +97,12 @@ export interface Profile {
   maxCrashStep: number;
 }
 
-const think = fc.constantFrom(0, 0, 0, 0, 1_500, 45_000);
+/**
+ * A user reads the reply and types: at least most of a second between turns (a human's pace;
+ * with no pause at all, the next turn would overtake even a 0 ms timer the bot set in the
+ * previous one, which real time never does). The long pause lets leases and catch-ups happen.
+ */
+const think = fc.constantFrom(800, 800, 1_500, 3_000, 45_000);
 const agentDelay = fc.constantFrom(0, 0, 400, 3_000, 20_000);
 
 const turn: fc.Arbitrary<TurnPlan> = fc.record({ instance: fc.nat(5), thinkMs: think });
@@ -170,6 +177,7 @@ export function worldPlan(p: Profile): fc.Arbitrary<WorldPlan> {
     projectSecret: fc.boolean(),
     catchUpIntervalMs: fc.constantFrom(20_000, 60_000),
     randomSeed: fc.noShrink(fc.integer()),
+    latency: fc.constant(true),
     conversations: fc.array(conversation(p), { minLength: 1, maxLength: p.maxConversations }),
     storageFaults: tape(fc.constantFrom<StorageFault>('fail', 'lost'), p.storageFaults, 40),
     apiFaults: tape(fc.constantFrom<ApiFault>('503', 'network', 'lost'), p.apiFaults),

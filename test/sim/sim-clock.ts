@@ -131,7 +131,6 @@ export class VirtualClock {
 
 /** The real ones, captured before any shim: the world uses them to let microtasks settle. */
 export const realSetImmediate = setImmediate;
-const realSetTimeout = setTimeout;
 const realClearTimeout = clearTimeout;
 const realClearImmediate = clearImmediate;
 const realRandom = Math.random;
@@ -206,9 +205,4 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** A real-time guard for the mocha process only (never used inside a run). */
-export function realDelay(ms: number): Promise<void> {
-  return new Promise((resolve) => realSetTimeout(resolve, ms));
 }

@@ -25,8 +25,12 @@ export interface StorageGate {
   pass(label: string): Promise<void>;
   /** The fault to inject into this call, if any. */
   fault(): StorageFault | undefined;
+  /** False once the instance crashed (e.g. from a hook while its own write was applied). */
+  alive(): boolean;
   /** For the trace. */
   readonly name: string;
+  /** Also trace reads. */
+  readonly verbose: boolean;
 }
 
 export type StorageOp = 'read' | 'write' | 'delete' | 'create' | 'replace';
@@ -79,10 +83,22 @@ export class SimStorage {
     for (const key of keys) {
       const item = this.items.get(key);
       if (!item) continue;
-      const value = JSON.parse(item.json) as Record<string, unknown>;
-      result.set(key, { value, eTag: item.eTag });
-      // botbuilder shape: a fresh copy of the value with its eTag.
-      result[key] = { ...(JSON.parse(item.json) as Record<string, unknown>), eTag: item.eTag };
+      // Both shapes are fresh copies, parsed only when the caller looks at them.
+      const { json, eTag } = item;
+      let value: Record<string, unknown> | undefined;
+      result.set(key, {
+        eTag,
+        get value() {
+          return (value ??= JSON.parse(json) as Record<string, unknown>);
+        },
+      });
+      let storeItem: Record<string, unknown> | undefined;
+      Object.defineProperty(result, key, {
+        enumerable: true,
+        configurable: true,
+        get: () => (storeItem ??= { ...(JSON.parse(json) as Record<string, unknown>), eTag }),
+        set: (v: Record<string, unknown>) => (storeItem = v),
+      });
     }
     return result;
   }
@@ -184,11 +200,14 @@ export class SimStorageView implements Storage, VersionedStorage {
       this.s.trace(`${label} → ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
+    if (!this.gate.alive()) return new Promise<T>(() => {}); // crashed meanwhile: no answer
     if (fault === 'lost') {
       this.s.trace(`${label} → applied, response lost (caller sees an error)`);
       throw new Error(`simulated storage timeout on ${op} (the change may have been applied)`);
     }
-    if (op !== 'read') this.s.trace(`${label} → ${result === null ? 'conflict (null)' : 'ok'}`);
+    if (op !== 'read' || this.gate.verbose) {
+      this.s.trace(`${label} → ${result === null ? 'conflict (null)' : 'ok'}`);
+    }
     return result;
   }
 }

@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { type TiledeskApi, TiledeskApiError } from '../../lib';
 import type {
@@ -20,9 +21,10 @@ import type { VirtualClock } from './sim-clock';
  * (so also per request). Message ids are 24 hex, from a counter.
  *
  * The server itself never fails. Each bot instance talks to it through a `SimTiledeskApi`,
- * which goes through the world's scheduler twice (request, then response), can be cut off by
- * a crash, and can inject: a 503 or a network error (not applied) or a lost response (applied,
- * the client sees TILEDESK_TIMEOUT, retryable).
+ * which goes through the world's scheduler twice (request, then response, with the call's
+ * latency in virtual time in between), can be cut off by a crash, and can inject: a 503 or a
+ * network error (not applied) or a lost response (applied, the client sees TILEDESK_TIMEOUT,
+ * retryable).
  */
 
 export const AGENT = {
@@ -107,8 +109,11 @@ interface Principal {
 
 /** What the server needs from the world. */
 export interface TiledeskHooks {
-  /** A webhook to deliver (the world picks instances, delays, retries, losses). */
-  deliver(event: string, body: Record<string, unknown>, secret: string, label: string): void;
+  /**
+   * A webhook to deliver (the world picks instances, delays, retries, losses). `json` is the
+   * body as Tiledesk serialised it when the event happened.
+   */
+  deliver(event: string, json: string, secret: string, label: string, requestId: string): void;
   /** The scripted agent waits `delayMs` of virtual time, then for the scheduler. */
   agentStep(label: string, delayMs: number): Promise<void>;
   /** The agent's plan for the k-th routed request of a conversation. */
@@ -129,9 +134,13 @@ export interface AgentPost {
 export class SimTiledesk {
   readonly requests = new Map<string, SimRequest>();
   readonly messages = new Map<string, SimMessage[]>();
+  /** Each message's JSON as created (messages never change afterwards). */
+  private readonly messageJson = new WeakMap<SimMessage, string>();
   readonly subscriptions = new Map<string, SimSubscription>();
   readonly agentPosts: AgentPost[] = [];
+  /** Agent closes and assignments; `at` is virtual ms since the start. */
   readonly closes: { conversation: string; requestId: string; at: number }[] = [];
+  readonly assignments: { conversation: string; requestId: string; at: number }[] = [];
   /** Calls per method (attempts, as the bot instances made them). */
   readonly counts: Record<string, number> = {};
   /** Once true, outages end (the world's drain). */
@@ -142,6 +151,8 @@ export class SimTiledesk {
   private readonly tokens = new Map<string, Principal>();
   private readonly customUsers = new Set<string>();
   private readonly routedPerConversation = new Map<string, number>();
+  /** A string secret makes jsonwebtoken try it as a PEM key first (~0.3 ms a call). */
+  private readonly secretKey: KeyObject | undefined;
 
   constructor(
     readonly projectId: string,
@@ -149,7 +160,9 @@ export class SimTiledesk {
     readonly projectSecret: string | undefined,
     private readonly clock: VirtualClock,
     private readonly hooks: TiledeskHooks,
-  ) {}
+  ) {
+    this.secretKey = projectSecret ? createSecretKey(Buffer.from(projectSecret)) : undefined;
+  }
 
   /** One instance's client. */
   api(gate: ApiGate): SimTiledeskApi {
@@ -234,14 +247,17 @@ export class SimTiledesk {
 
   getMessages(token: string, requestId: string): TiledeskMessage[] {
     this.auth(token, 'GET', this.path(requestId, '/messages'));
+    // Stored in createdAt order already; a fresh copy, as if it came over the wire.
     const list = this.messages.get(requestId) ?? [];
-    return structuredClone([...list].sort((a, b) => a.createdAt.localeCompare(b.createdAt)));
+    return JSON.parse(
+      `[${list.map((m) => this.messageJson.get(m)!).join(',')}]`,
+    ) as TiledeskMessage[];
   }
 
   getRequest(token: string, requestId: string): TiledeskRequest | undefined {
     this.auth(token, 'GET', this.path(requestId, ''));
     const request = this.requests.get(requestId);
-    return request ? this.requestDoc(request) : undefined;
+    return request ? copy(this.requestDoc(request)) : undefined;
   }
 
   routeToAgent(token: string, requestId: string): TiledeskRequest {
@@ -250,7 +266,7 @@ export class SimTiledesk {
     const request = this.requests.get(requestId);
     if (!request) throw apiError(404, 'PUT', path);
     if (request.status === CLOSED || request.participants.length > 0) {
-      return this.requestDoc(request);
+      return copy(this.requestDoc(request));
     }
     const plan = this.planOf(request);
     if (plan?.outage && !this.healed) throw apiError(503, 'PUT', path);
@@ -260,11 +276,11 @@ export class SimTiledesk {
         this.hooks.trace(`tiledesk: ${shortReq(requestId)} queued (no agent available)`);
         void this.runAgent(request, plan, true);
       }
-      return this.requestDoc(request);
+      return copy(this.requestDoc(request));
     }
     this.assign(request);
     if (plan) void this.runAgent(request, plan, false);
-    return this.requestDoc(request);
+    return copy(this.requestDoc(request));
   }
 
   closeRequest(token: string, requestId: string): void {
@@ -355,6 +371,11 @@ export class SimTiledesk {
     request.participantsAgents = [AGENT._id];
     request.participatingAgents = [{ ...AGENT, status: 100 }];
     request.status = 200;
+    this.assignments.push({
+      conversation: request.conversation ?? '?',
+      requestId: request.request_id,
+      at: this.clock.elapsed,
+    });
     this.hooks.trace(`tiledesk: ${shortReq(request.request_id)} assigned to ${AGENT.firstname}`);
     this.addMessage(request, {
       sender: 'system',
@@ -404,7 +425,7 @@ export class SimTiledesk {
       this.closes.push({
         conversation: request.conversation ?? '?',
         requestId: request.request_id,
-        at: this.clock.now(),
+        at: this.clock.elapsed,
       });
       this.hooks.trace(`tiledesk: ${shortReq(request.request_id)} closed by the agent`);
     }
@@ -460,13 +481,7 @@ export class SimTiledesk {
     request: SimRequest,
     input: Omit<
       SimMessage,
-      | '_id'
-      | 'recipient'
-      | 'channel_type'
-      | 'id_project'
-      | 'createdBy'
-      | 'createdAt'
-      | 'updatedAt'
+      '_id' | 'recipient' | 'channel_type' | 'id_project' | 'createdBy' | 'createdAt' | 'updatedAt'
     >,
   ): SimMessage {
     const at = this.nextCreatedAt();
@@ -481,6 +496,7 @@ export class SimTiledesk {
       updatedAt: at,
     };
     this.messages.get(request.request_id)!.push(message);
+    this.messageJson.set(message, JSON.stringify(message));
     request.updatedAt = at;
     const name = request.channel.name;
     if (!name.includes('.')) {
@@ -493,32 +509,37 @@ export class SimTiledesk {
     return message;
   }
 
-  /** Sends `payload` to every subscription of one of `events` (a snapshot, taken now). */
+  /** Sends `payload` to every subscription of one of `events` (serialised now: a snapshot). */
   private emit(events: string[], payload: () => Record<string, unknown>, what: string): void {
+    let json: string | undefined;
+    let requestId = '?';
     for (const sub of this.subscriptions.values()) {
       if (!events.includes(sub.event)) continue;
-      const body = {
-        timestamp: this.clock.now(),
-        payload: structuredClone(payload()),
-        hook: {
-          _id: sub._id,
-          event: sub.event,
-          target: sub.target,
-          id_project: sub.id_project,
-          createdBy: sub.createdBy,
-          createdAt: sub.createdAt,
-          updatedAt: sub.updatedAt,
-          __v: 0,
-        },
-        token: 'sim.webhook.jwt',
-      };
-      this.hooks.deliver(sub.event, body, sub.secret, what);
+      if (json === undefined) {
+        const p = payload();
+        const id = p['request_id'] ?? p['recipient'];
+        if (typeof id === 'string') requestId = id;
+        json = JSON.stringify(p);
+      }
+      const hook = JSON.stringify({
+        _id: sub._id,
+        event: sub.event,
+        target: sub.target,
+        id_project: sub.id_project,
+        createdBy: sub.createdBy,
+        createdAt: sub.createdAt,
+        updatedAt: sub.updatedAt,
+        __v: 0,
+      });
+      const body = `{"timestamp":${this.clock.now()},"payload":${json},"hook":${hook},"token":"sim.webhook.jwt"}`;
+      this.hooks.deliver(sub.event, body, sub.secret, what, requestId);
     }
   }
 
+  /** The request as Tiledesk shows it (not a copy: callers serialise it). */
   requestDoc(request: SimRequest): TiledeskRequest {
     const { conversation: _c, handoffIndex: _h, ...doc } = request;
-    return structuredClone({ ...doc, participatingBots: [], participantsBots: [] });
+    return { ...doc, participatingBots: [], participantsBots: [] };
   }
 
   private auth(token: string, method: string, path: string, role?: 'admin'): Principal {
@@ -535,7 +556,8 @@ export class SimTiledesk {
 
   private verifyCustom(token: string, path: string): { id: string; fullname: string } {
     try {
-      const claims = jwt.verify(token, this.projectSecret ?? '', {
+      if (!this.secretKey) throw new Error('no project secret');
+      const claims = jwt.verify(token, this.secretKey, {
         algorithms: ['HS256'],
         audience: `https://tiledesk.com/projects/${this.projectId}`,
         clockTimestamp: Math.floor(this.clock.now() / 1000),
@@ -604,9 +626,13 @@ export type ApiFault = '503' | 'network' | 'lost';
 export interface ApiGate {
   /** Resolves when the scheduler releases this step; never once the instance crashed. */
   pass(label: string): Promise<void>;
+  /** The call's latency: virtual time between Tiledesk applying it and the answer arriving. */
+  latency(): Promise<void>;
   fault(): ApiFault | undefined;
   trace(line: string): void;
   readonly name: string;
+  /** Also trace successful reads (GET). */
+  readonly verbose: boolean;
 }
 
 /** One instance's Tiledesk client: every call is scheduled (request and response) and may fail. */
@@ -703,10 +729,12 @@ export class SimTiledeskApi implements TiledeskApi {
     try {
       result = apply();
     } catch (err) {
+      await this.gate.latency();
       await this.gate.pass(`${label} (error response)`);
       this.gate.trace(`${label} → ${err instanceof Error ? err.message : String(err)}`);
       throw err;
     }
+    await this.gate.latency();
     await this.gate.pass(`${label} (response)`);
     if (fault === 'lost') {
       this.gate.trace(`${label} → applied, response lost (TILEDESK_TIMEOUT)`);
@@ -717,7 +745,12 @@ export class SimTiledeskApi implements TiledeskApi {
         retryable: true,
       });
     }
-    if (method !== 'GET') this.gate.trace(`${label} → ok`);
-    return result === undefined ? result : structuredClone(result);
+    if (method !== 'GET' || this.gate.verbose) this.gate.trace(`${label} → ok`);
+    return result; // the server's methods answer fresh copies
   }
+}
+
+/** A deep copy of plain data, as if it came over the wire. */
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -1,0 +1,381 @@
+import type { SimStorage } from './sim-storage';
+import type { AgentPost } from './sim-tiledesk';
+
+/**
+ * What a run must guarantee, checked after the drain on what the world observed. Each
+ * violation is one line starting with `[invariant N]`; `notes` lists what is allowed but worth
+ * counting, each as `<category>: <details>` (duplicates and losses inside a crash window, the
+ * documented limits, repeated notices).
+ *
+ * 1. Every user message and every bot reply the user saw is mirrored into Tiledesk exactly once
+ *    (by `attributes.bf_key`) and in the order the turns happened, per conversation. Exempt: a
+ *    turn whose instance crashed before the turn reached storage (README "Limits").
+ * 2. Every agent message reaches the user at least once, in the request's createdAt order;
+ *    a second copy is allowed only from an instance that crashed after sending it.
+ * 3. Every handoff is resolved within 60 s of its trigger (the user is told assigned, queued,
+ *    failed, or that the agent closed; more when the instance that took the trigger crashed:
+ *    lease + catch-up interval),
+ *    every agent close is announced, and the bot answers again after a close or a failure.
+ * 4. Nothing is left pending: `whenIdle()` of every live instance resolved, and no record
+ *    holds outbox entries, a lease or a delivery claim (`storedLeftovers`).
+ * 5. At most one `handoff.status completed` per close (and one `accepted` per assignment).
+ */
+
+export interface TurnRecord {
+  conversation: string;
+  /** Turn number within the conversation, from 1. */
+  n: number;
+  text: string;
+  kind: 'plain' | 'keyword' | 'during' | 'after';
+  instance: string;
+  /** Virtual ms since the start. */
+  at: number;
+  seq: number;
+  outcome: 'pending' | 'done' | 'error' | 'crashed';
+  /** What the user got back within this turn. */
+  replies: string[];
+  /** The user's text reached storage (some applied write contained it). */
+  durable: boolean;
+  /** For `after` turns: the user had been told the agent left (or the handoff failed). */
+  sawBack?: boolean;
+  error?: string;
+}
+
+export interface SeenRecord {
+  conversation: string;
+  instance: string;
+  text: string;
+  proactive: boolean;
+  at: number;
+  seq: number;
+}
+
+export interface EventRecord {
+  conversation: string;
+  instance: string;
+  state: string;
+  at: number;
+  seq: number;
+}
+
+export interface CrashRecord {
+  instance: string;
+  step: number;
+  at: number;
+  seq: number;
+}
+
+export interface MirroredRecord {
+  conversation: string;
+  requestId: string;
+  createdAt: string;
+  text: string;
+  bfKey: string;
+  /** Hidden info lines (`subtype: info`): the request opener, `\agent`. */
+  info: boolean;
+}
+
+export interface Observations {
+  texts: { connecting: string; assigned: string; queued: string; failed: string; closed: string };
+  handoffLimitMs: number;
+  crashGraceMs: number;
+  turns: TurnRecord[];
+  seen: SeenRecord[];
+  events: EventRecord[];
+  crashes: CrashRecord[];
+  agentPosts: AgentPost[];
+  /** Agent closes and assignments in Tiledesk (`at`: virtual ms since the start). */
+  closes: { conversation: string; requestId: string; at: number }[];
+  assignments: { conversation: string; requestId: string; at: number }[];
+  mirrored: MirroredRecord[];
+  idle: { instance: string; resolved: boolean }[];
+  leftovers: string[];
+  stuck: string | undefined;
+}
+
+export interface Verdict {
+  violations: string[];
+  notes: string[];
+}
+
+export function checkInvariants(o: Observations): Verdict {
+  const v: Verdict = { violations: [], notes: [] };
+  if (o.stuck) v.violations.push(`[harness] the run did not finish: ${o.stuck}`);
+  const conversations = [...new Set(o.turns.map((t) => t.conversation))].sort();
+  for (const c of conversations) {
+    checkMirror(o, c, v);
+    checkAgentMessages(o, c, v);
+    checkHandoffs(o, c, v);
+    checkCompleted(o, c, v);
+  }
+  checkIdle(o, v);
+  return v;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function crashedAfter(o: Observations, instance: string, seq: number): CrashRecord | undefined {
+  return o.crashes.find((c) => c.instance === instance && c.seq > seq);
+}
+
+// --- 1. mirror: exactly once, in order ---------------------------------------------------------
+
+function checkMirror(o: Observations, c: string, v: Verdict): void {
+  const turns = o.turns.filter((t) => t.conversation === c).sort((a, b) => a.seq - b.seq);
+  const mirrored = o.mirrored.filter((m) => m.conversation === c);
+  const byKey = new Map<string, MirroredRecord[]>();
+  for (const m of mirrored) byKey.set(m.bfKey, [...(byKey.get(m.bfKey) ?? []), m]);
+  for (const [key, copies] of byKey) {
+    if (copies.length < 2) continue;
+    const line = `${c}: "${copies[0]!.text}" is mirrored ${copies.length} times (bf_key ${key})`;
+    if (copies[0]!.info) v.notes.push(`duplicate hidden info line: ${line}`);
+    else v.violations.push(`[invariant 1] ${line}`);
+  }
+  const texts = mirrored.filter((m) => !m.info).map((m) => m.text);
+  const count = (text: string) => texts.filter((t) => t === text).length;
+
+  // Presence, turn by turn.
+  const expected: string[] = [];
+  let connectingRequired = 0;
+  let connectingExcused = 0;
+  for (const t of turns) {
+    const crash = o.crashes.find((x) => x.instance === t.instance && x.seq > t.seq);
+    const excused = !t.durable && crash !== undefined;
+    const items = [t.text, ...t.replies];
+    for (const text of items) {
+      if (text === o.texts.connecting) {
+        if (excused) connectingExcused++;
+        else connectingRequired++;
+        continue;
+      }
+      expected.push(text);
+      if (count(text) > 0) continue;
+      if (excused) {
+        v.notes.push(
+          `lost before reaching storage (crash window, documented limit): ${c} turn ${t.n} "${text}" was never mirrored; ${t.instance} crashed first`,
+        );
+      } else {
+        const why = crash
+          ? `the turn had reached storage before ${t.instance} crashed`
+          : `${t.instance} never crashed`;
+        v.violations.push(
+          `[invariant 1] ${c} turn ${t.n} (${t.kind}, on ${t.instance}): "${text}" was never mirrored to Tiledesk (${why})`,
+        );
+      }
+    }
+  }
+  const connecting = count(o.texts.connecting);
+  if (connecting < connectingRequired || connecting > connectingRequired + connectingExcused) {
+    v.violations.push(
+      `[invariant 1] ${c}: "${o.texts.connecting}" was shown ${connectingRequired + connectingExcused} times but mirrored ${connecting} times`,
+    );
+  }
+  const known = new Set([...expected, o.texts.connecting]);
+  for (const text of new Set(texts)) {
+    if (!known.has(text)) {
+      v.violations.push(`[invariant 1] ${c}: "${text}" was mirrored but the user never saw it`);
+    }
+  }
+
+  // Order: the unique texts (user messages, echoes) as the turns saw them vs Tiledesk's order.
+  const unique = new Set(expected);
+  const actual = [...new Set(texts.filter((t) => unique.has(t)))];
+  const present = new Set(actual);
+  const wanted = expected.filter((t) => present.has(t));
+  for (let i = 0; i < wanted.length; i++) {
+    if (wanted[i] !== actual[i]) {
+      v.violations.push(
+        `[invariant 1] ${c}: mirrored out of order at position ${i + 1}: Tiledesk has "${actual[i]}" where the conversation had "${wanted[i]}" (conversation: ${wanted
+          .slice(Math.max(0, i - 1), i + 3)
+          .join(' → ')}; Tiledesk: ${actual.slice(Math.max(0, i - 1), i + 3).join(' → ')})`,
+      );
+      break;
+    }
+  }
+}
+
+// --- 2. agent messages: at least once, in createdAt order ---------------------------------------
+
+function checkAgentMessages(o: Observations, c: string, v: Verdict): void {
+  const posts = o.agentPosts.filter((p) => p.conversation === c);
+  const seen = o.seen.filter((s) => s.conversation === c && s.proactive);
+  for (const p of posts) {
+    const copies = seen.filter((s) => s.text === p.text);
+    if (copies.length === 0) {
+      v.violations.push(
+        `[invariant 2] ${c}: agent message "${p.text}" (createdAt ${p.createdAt}) never reached the user`,
+      );
+      continue;
+    }
+    if (copies.length === 1) continue;
+    const crashWindow = copies.some((s) => crashedAfter(o, s.instance, s.seq));
+    const from = copies.map((s) => s.instance).join(', ');
+    if (crashWindow) {
+      v.notes.push(
+        `duplicate inside the crash window: ${c} "${p.text}" reached the user ${copies.length} times (from ${from})`,
+      );
+    } else {
+      v.violations.push(
+        `[invariant 2] ${c}: agent message "${p.text}" reached the user ${copies.length} times (from ${from}) and none of those instances crashed`,
+      );
+    }
+  }
+  for (const requestId of new Set(posts.map((p) => p.requestId))) {
+    const ofRequest = posts.filter((p) => p.requestId === requestId);
+    const firstSeen = ofRequest
+      .map((p) => ({ p, s: seen.find((s) => s.text === p.text) }))
+      .filter((x): x is { p: AgentPost; s: SeenRecord } => x.s !== undefined)
+      .sort((a, b) => a.s.seq - b.s.seq);
+    for (let i = 1; i < firstSeen.length; i++) {
+      if (firstSeen[i]!.p.createdAt < firstSeen[i - 1]!.p.createdAt) {
+        v.violations.push(
+          `[invariant 2] ${c}: agent messages reached the user out of createdAt order: ${firstSeen
+            .map((x) => `"${x.p.text}"`)
+            .join(' → ')} (created ${ofRequest.map((p) => `"${p.text}"`).join(' → ')})`,
+        );
+        break;
+      }
+    }
+  }
+}
+
+// --- 3. handoffs resolved in time; closes announced; the bot answers again ----------------------
+
+function checkHandoffs(o: Observations, c: string, v: Verdict): void {
+  const turns = o.turns.filter((t) => t.conversation === c).sort((a, b) => a.seq - b.seq);
+  const notices = o.seen.filter((s) => s.conversation === c && s.proactive);
+  const assigned = o.texts.assigned.split('{agent}')[0]!;
+  // A close also tells the user the outcome (an agent had it, even if "assigned" never came).
+  const isResolution = (text: string) =>
+    text.startsWith(assigned) ||
+    text === o.texts.queued ||
+    text === o.texts.failed ||
+    text === o.texts.closed;
+  const started = turns.filter(
+    (t) => t.kind === 'keyword' && t.replies.includes(o.texts.connecting),
+  );
+  started.forEach((t, i) => {
+    // Its outcome must reach the user before the next handoff starts.
+    const until = started[i + 1]?.seq ?? Number.POSITIVE_INFINITY;
+    const resolution = notices.find((s) => s.seq > t.seq && s.seq < until && isResolution(s.text));
+    const crash = crashedAfter(o, t.instance, t.seq);
+    const limit = o.handoffLimitMs + (crash ? o.crashGraceMs : 0);
+    const what = `${c}: the handoff triggered by turn ${t.n} (on ${t.instance} at +${seconds(t.at)})`;
+    if (!t.durable && crash) {
+      if (!resolution || resolution.at - t.at > limit) {
+        v.notes.push(
+          `handoff lost before reaching storage (crash window, documented limit): ${what}; ${t.instance} crashed first`,
+        );
+      }
+      return;
+    }
+    if (!resolution) {
+      v.violations.push(
+        `[invariant 3] ${what} was never resolved: the user was not told assigned, queued or failed`,
+      );
+    } else if (resolution.at - t.at > limit) {
+      v.violations.push(
+        `[invariant 3] ${what} was resolved after ${seconds(resolution.at - t.at)} ("${resolution.text}"), limit ${seconds(limit)}${crash ? ' (crash grace included)' : ''}`,
+      );
+    }
+  });
+  const closes = o.closes.filter((x) => x.conversation === c);
+  const closedNotices = notices.filter((s) => s.text === o.texts.closed);
+  if (closedNotices.length < closes.length) {
+    const crashWindow = o.crashes.some((x) => closes.some((cl) => x.at >= cl.at));
+    const line = `${c}: the agent closed ${closes.length} time(s) but the user was told ${closedNotices.length} time(s)`;
+    if (crashWindow) v.notes.push(`close not announced (crash window): ${line}`);
+    else v.violations.push(`[invariant 3] ${line}`);
+  }
+  if (closedNotices.length > closes.length) {
+    v.notes.push(
+      `repeated close notice: ${c}: the user was told "${o.texts.closed}" ${closedNotices.length} times for ${closes.length} close(s)`,
+    );
+  }
+  for (const t of turns) {
+    if (t.kind !== 'after' || !t.sawBack || t.outcome !== 'done') continue;
+    if (!t.replies.includes(`Echo: ${t.text}`)) {
+      v.violations.push(
+        `[invariant 3] ${c} turn ${t.n} (on ${t.instance}): after the handoff ended the bot did not answer (replies: ${JSON.stringify(t.replies)})`,
+      );
+    }
+  }
+}
+
+// --- 5. one `completed` per close ---------------------------------------------------------------
+
+function checkCompleted(o: Observations, c: string, v: Verdict): void {
+  const assignments = o.assignments.filter((x) => x.conversation === c).length;
+  const accepted = o.events.filter((e) => e.conversation === c && e.state === 'accepted');
+  if (accepted.length > assignments) {
+    v.violations.push(
+      `[invariant 5] ${c}: handoff.status accepted emitted ${accepted.length} times (by ${accepted
+        .map((e) => e.instance)
+        .join(', ')}) for ${assignments} agent assignment(s)`,
+    );
+  }
+  const closes = o.closes.filter((x) => x.conversation === c).length;
+  const completed = o.events.filter((e) => e.conversation === c && e.state === 'completed');
+  if (completed.length > closes) {
+    v.violations.push(
+      `[invariant 5] ${c}: handoff.status completed emitted ${completed.length} times (by ${completed
+        .map((e) => e.instance)
+        .join(', ')}) for ${closes} close(s)`,
+    );
+  }
+}
+
+// --- 4. nothing left pending ----------------------------------------------------------------------
+
+function checkIdle(o: Observations, v: Verdict): void {
+  for (const s of o.idle) {
+    if (!s.resolved) {
+      v.violations.push(
+        `[invariant 4] whenIdle() of ${s.instance} did not resolve within 10 virtual minutes of the drain`,
+      );
+    }
+  }
+  for (const left of o.leftovers) v.violations.push(`[invariant 4] left in storage: ${left}`);
+}
+
+/**
+ * Work left in storage after the drain. The one place that knows the stored format; it reads
+ * both the record of the state-layer rewrite (`tiledesk/conversation/*` with its outbox, lease
+ * and delivery claim, either flat — `outbox: []`, `lease`, `claim` — or nested — `outbox.items`,
+ * `outbox.lease`, `delivery.claim`) and the separate outbox items of the lib before it
+ * (`tiledesk/outbox/*`, `items: [...]`).
+ */
+export function storedLeftovers(storage: SimStorage): string[] {
+  const out: string[] = [];
+  for (const [key, value] of storage.snapshot()) {
+    if (key.startsWith('tiledesk/conversation/')) {
+      const outbox = value['outbox'] as
+        { items?: unknown; lease?: unknown } | unknown[] | undefined;
+      const items = Array.isArray(outbox) ? outbox : outbox?.items;
+      if (Array.isArray(items) && items.length > 0) {
+        out.push(`${key}: ${items.length} outbox item(s) ${describeItems(items)}`);
+      }
+      const lease = value['lease'] ?? (Array.isArray(outbox) ? undefined : outbox?.lease);
+      if (lease !== undefined) out.push(`${key}: an outbox lease ${JSON.stringify(lease)}`);
+      const delivery = value['delivery'] as { claim?: unknown } | undefined;
+      const claim = value['claim'] ?? delivery?.claim;
+      if (claim !== undefined) out.push(`${key}: a delivery claim ${JSON.stringify(claim)}`);
+    } else if (key.startsWith('tiledesk/outbox/')) {
+      const items = value['items'];
+      if (Array.isArray(items) && items.length > 0) {
+        out.push(`${key}: ${items.length} outbox item(s) ${describeItems(items)}`);
+      }
+    }
+  }
+  return out;
+}
+
+function describeItems(items: unknown[]): string {
+  return JSON.stringify(
+    items.map((e) => {
+      const entry = e as { item?: unknown; owner?: unknown };
+      const item = (entry.item ?? e) as { kind?: unknown; activity?: { text?: unknown } };
+      return `${String(item.kind)}${item.activity?.text ? `:${String(item.activity.text)}` : ''}`;
+    }),
+  );
+}
