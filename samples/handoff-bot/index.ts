@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isTiledeskError } from '../../lib';
-import { startSampleServer } from './server';
+import { type SampleTestOptions, startSampleServer } from './server';
 import { SampleSettingError } from './storage';
 
 function portSetting(value: string | undefined): number {
@@ -13,6 +13,27 @@ function portSetting(value: string | undefined): number {
 }
 
 /**
+ * TEST-ONLY hooks, read by test/integration/multi-process.test.ts (never set them in production):
+ * `TILEDESK_TEST_LEASE_MS` shortens the outbox/claim lease and the heartbeat (a third of it) from
+ * 60 s, so a killed instance is noticed within seconds; `TILEDESK_TEST_INSTANCE_ID` names this
+ * instance in storage (leases, claims, `tiledesk/instances`) instead of a random UUID.
+ */
+function testOnlyOptions(env: NodeJS.ProcessEnv): SampleTestOptions {
+  const options: SampleTestOptions = {};
+  const lease = env['TILEDESK_TEST_LEASE_MS'];
+  if (lease !== undefined && lease.trim() !== '') {
+    const ms = Number(lease);
+    if (!Number.isInteger(ms) || ms < 300) {
+      throw new SampleSettingError('TILEDESK_TEST_LEASE_MS', 'must be a whole number ≥ 300');
+    }
+    options.leaseMs = ms;
+  }
+  const id = env['TILEDESK_TEST_INSTANCE_ID']?.trim();
+  if (id) options.instanceId = id;
+  return options;
+}
+
+/**
  * `npm run sample`: the echo bot with human handoff, configured from the environment (a `.env`
  * file in the working directory is read if present). See the README for the settings.
  */
@@ -20,7 +41,7 @@ async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const port = portSetting(process.env['PORT']);
   const host = process.env['HOST'] ?? '0.0.0.0';
-  const sample = await startSampleServer(process.env, port, host);
+  const sample = await startSampleServer(process.env, port, host, testOnlyOptions(process.env));
   console.log(
     `Bot listening on ${sample.url}: POST /api/messages (channel), POST /api/tiledesk (Tiledesk webhooks)`,
   );

@@ -6,7 +6,7 @@ import {
 } from 'botbuilder';
 import type { AddressInfo } from 'node:net';
 import { TiledeskHandoff } from '../../lib';
-import type { AppSettings } from '../../lib';
+import type { AppSettings, TiledeskHandoffOptions } from '../../lib';
 import { EchoBot } from './bot';
 import { sampleStorage } from './storage';
 import { createRequire } from 'node:module';
@@ -31,6 +31,9 @@ export interface SampleServer {
   stop(): Promise<void>;
 }
 
+/** Test-only: advanced middleware options the multi-process tests set (see ./index.ts). */
+export type SampleTestOptions = Pick<TiledeskHandoffOptions, 'leaseMs' | 'instanceId'>;
+
 /**
  * The whole sample bot: CloudAdapter + restify + the Tiledesk middleware, from app settings.
  * `settings` may be a function of the bot's own URL (the demo listens on a free port first).
@@ -41,6 +44,7 @@ export async function startSampleServer(
   settings: AppSettings | ((botUrl: string) => AppSettings),
   port: number,
   host = '127.0.0.1',
+  testOnly: SampleTestOptions = {},
 ): Promise<SampleServer> {
   const server = restify.createServer();
   server.use(restify.plugins.bodyParser());
@@ -67,7 +71,7 @@ export async function startSampleServer(
   });
 
   // --- botbuilder-tiledesk: these lines are all a bot needs ---
-  const tiledesk = new TiledeskHandoff({ adapter, appSettings: env, bot, storage });
+  const tiledesk = new TiledeskHandoff({ adapter, appSettings: env, bot, storage, ...testOnly });
   adapter.use(tiledesk);
   server.post(
     '/api/tiledesk',

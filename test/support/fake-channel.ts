@@ -64,6 +64,18 @@ export interface RejectedRequest {
   readonly at: number;
 }
 
+/**
+ * A bot request as it arrived, before any latency or injected failure (so a test can tell what
+ * a bot had already sent when it died, even if the channel answers it only later).
+ */
+export interface ArrivedRequest {
+  readonly method: string;
+  readonly conversationId: string | undefined;
+  /** `text` of the JSON body when it has one. */
+  readonly text: string | undefined;
+  readonly at: number;
+}
+
 /** A request to a path this fake does not implement (answered 404). */
 export interface UnhandledRequest {
   readonly method: string;
@@ -143,6 +155,9 @@ export class FakeChannel {
   private readonly log: ReceivedActivity[] = [];
   private readonly rejectedLog: RejectedRequest[] = [];
   private readonly unhandledLog: UnhandledRequest[] = [];
+  private readonly arrivalLog: ArrivedRequest[] = [];
+  /** Log every bot request as it arrives in `arrivals` (off by default: it parses each body). */
+  recordArrivals = false;
   private readonly waiters = new Set<Waiter>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private port: number | undefined;
@@ -181,6 +196,11 @@ export class FakeChannel {
     return this.unhandledLog;
   }
 
+  /** With `recordArrivals`: every bot request as it arrived (before latency and failures). */
+  get arrivals(): ReadonlyArray<ArrivedRequest> {
+    return this.arrivalLog;
+  }
+
   async start(): Promise<void> {
     if (this.port !== undefined) return;
     await new Promise<void>((resolve, reject) => {
@@ -211,6 +231,7 @@ export class FakeChannel {
     this.log.length = 0;
     this.rejectedLog.length = 0;
     this.unhandledLog.length = 0;
+    this.arrivalLog.length = 0;
     this.latencyMs = 0;
     this.failures = undefined;
   }
@@ -423,6 +444,14 @@ export class FakeChannel {
               ? 'delete'
               : undefined;
 
+    if (this.recordArrivals) {
+      this.arrivalLog.push({
+        method,
+        conversationId: conversation === undefined ? undefined : decodeURIComponent(conversation),
+        text: textOf(raw),
+        at,
+      });
+    }
     if (this.latencyMs > 0) await this.sleep(this.latencyMs);
 
     if (conversation === undefined || kind === undefined) {
@@ -480,6 +509,15 @@ export class FakeChannel {
     } else {
       sendJson(res, 200, { id });
     }
+  }
+}
+
+function textOf(raw: string): string | undefined {
+  try {
+    const body = JSON.parse(raw) as unknown;
+    return isRecord(body) ? stringField(body, 'text') : undefined;
+  } catch {
+    return undefined;
   }
 }
 
