@@ -1,4 +1,4 @@
-import { asTiledeskError, TiledeskError } from '../errors';
+import { asTiledeskError, TiledeskApiError, TiledeskError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { TiledeskMessage } from '../tiledesk/wire';
 import { classifyMessage } from './classify-delivery';
@@ -8,9 +8,11 @@ import type { Mirror } from './mirror';
 import {
   type AgentMessageRef,
   claimDelivery,
+  claimNotices,
   type ConversationRecord,
   isDelivered,
   markDelivered,
+  noticesSent,
 } from './record';
 import type { RecordStore } from './record-store';
 import { backoffMs, isPermanentChannelError } from './retry';
@@ -55,12 +57,24 @@ interface Inbox {
   messages: Map<string, TiledeskMessage & { gen: number }>;
   /** Generations whose `request.close` arrived. */
   closed: Set<number>;
+  /** Tiledesk must be read (a webhook, a catch-up); false: only notices to send. */
+  sync: boolean;
+  /** Sent to the user, but the write that marks them failed: marked before anything else. */
+  unmarked: { gen: number; refs: AgentMessageRef[] } | undefined;
   attempts: number;
   failingSince: number | undefined;
+  /** The long failure was reported (once). */
+  reported: boolean;
 }
+
+type StepResult = 'again' | 'idle' | { retryInMs: number };
 
 /** While another instance holds a claim, look again this often. */
 const CLAIM_POLL_MS = 200;
+/** A close waits this long for Tiledesk to be readable (so no agent message before it is lost). */
+const CLOSE_WAITS_FOR_READ_MS = 60_000;
+/** A user unreachable for long is tried this often. */
+const SLOW_RETRY_MS = 60_000;
 
 export class Delivery {
   private readonly inboxes = new Map<string, Inbox>();
@@ -92,54 +106,113 @@ export class Delivery {
     const inbox = this.inbox(convKey);
     if (message) inbox.messages.set(message._id, { ...message, gen });
     else inbox.closed.add(gen);
+    inbox.sync = true;
     this.scheduler.wake(convKey, true);
   }
 
-  /** Look for messages whose webhook never came (catch-up). */
+  /** Look for messages whose webhook never came (catch-up), and send pending notices. */
   sync(convKey: string): void {
-    this.inbox(convKey);
+    this.inbox(convKey).sync = true;
     this.scheduler.wake(convKey);
+  }
+
+  /** Notices were stored: send them. */
+  notices(convKey: string): void {
+    this.inbox(convKey);
+    this.scheduler.wake(convKey, true);
   }
 
   private inbox(convKey: string): Inbox {
     let inbox = this.inboxes.get(convKey);
     if (!inbox) {
-      inbox = { messages: new Map(), closed: new Set(), attempts: 0, failingSince: undefined };
+      inbox = {
+        messages: new Map(),
+        closed: new Set(),
+        sync: false,
+        unmarked: undefined,
+        attempts: 0,
+        failingSince: undefined,
+        reported: false,
+      };
       this.inboxes.set(convKey, inbox);
     }
     return inbox;
   }
 
-  private async step(convKey: string): Promise<'again' | 'idle' | { retryInMs: number }> {
+  /**
+   * One pass over a conversation, in the order the user must hear things: notices already
+   * decided; then, from Tiledesk's messages, an agent joining (its notice), the agent messages
+   * not yet delivered, and a close (its notice).
+   */
+  private async step(convKey: string): Promise<StepResult> {
     const inbox = this.inboxes.get(convKey);
     if (!inbox) return 'idle';
+    if (inbox.unmarked) {
+      const { gen, refs } = inbox.unmarked;
+      await this.mark(convKey, gen, refs);
+      inbox.unmarked = undefined;
+    }
+    let outcome = await this.sendNotices(convKey, inbox);
+    if (outcome !== 'sent') return outcome;
+    if (inbox.sync) {
+      inbox.sync = false;
+      outcome = await this.syncMessages(convKey, inbox);
+      if (outcome !== 'sent') {
+        inbox.sync = true;
+        return outcome;
+      }
+      outcome = await this.sendNotices(convKey, inbox);
+      if (outcome !== 'sent') return outcome;
+    }
+    if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0) return 'again';
+    this.inboxes.delete(convKey);
+    return 'idle';
+  }
+
+  private async syncMessages(convKey: string, inbox: Inbox): Promise<'sent' | StepResult> {
+    // Only what is known before Tiledesk is read may be acted on: a close that arrives while
+    // the read is in flight waits for the next pass (and its fresh read), or an agent message
+    // written just before that close would be lost.
+    const knownClosed = new Set(inbox.closed);
+    const knownMessages = new Set(inbox.messages.keys());
     const snapshot = await this.o.store.read(convKey);
-    if (!snapshot) return this.done(convKey);
+    if (!snapshot) {
+      for (const id of knownMessages) inbox.messages.delete(id);
+      for (const g of knownClosed) inbox.closed.delete(g);
+      return 'sent';
+    }
     const record = snapshot.record;
     const gen = record.gen;
-    const { messages, endUser } = await this.messagesOf(convKey, record, inbox);
+    const { messages, endUser, read } = await this.messagesOf(convKey, record, inbox);
     const plan = this.plan(record, messages, endUser);
+    const closing = plan.closed || knownClosed.has(gen);
+    if (closing && !read) {
+      // Closing now could lose an agent message whose webhook we have not had: wait a little.
+      inbox.failingSince ??= this.o.clock.now();
+      if (this.o.clock.now() - inbox.failingSince < CLOSE_WAITS_FOR_READ_MS) {
+        return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 500, 10_000) };
+      }
+    }
     const assigned = record.mode === 'handoff' && record.handoff?.state === 'assigned';
     if (!assigned && (plan.joined || plan.toSend.length > 0)) {
       // An agent joined, or wrote (taken from the queue, or a person took over the bot's chat).
       const name = plan.joined?.name ?? plan.toSend[0]?.senderFullname;
       await this.o.handoff.accept(convKey, gen, name ?? undefined);
+      const outcome = await this.sendNotices(convKey, inbox); // "Anna joined" before Anna
+      if (outcome !== 'sent') return outcome;
     }
     if (plan.toSend.length > 0) {
       const outcome = await this.send(convKey, gen, plan.toSend, inbox);
       if (outcome !== 'sent') return outcome;
     }
-    if (plan.closed || inbox.closed.has(gen)) await this.o.handoff.close(convKey, gen);
+    if (closing) await this.o.handoff.close(convKey, gen);
     // What was handled is settled in the record; drop the webhook copies.
-    for (const [id, m] of inbox.messages) if (m.gen <= gen) inbox.messages.delete(id);
-    for (const g of inbox.closed) if (g <= gen) inbox.closed.delete(g);
-    if (inbox.messages.size > 0 || inbox.closed.size > 0) return 'again';
-    return this.done(convKey);
-  }
-
-  private done(convKey: string): 'idle' {
-    this.inboxes.delete(convKey);
-    return 'idle';
+    for (const id of knownMessages) {
+      if ((inbox.messages.get(id)?.gen ?? 0) <= gen) inbox.messages.delete(id);
+    }
+    for (const g of knownClosed) if (g <= gen) inbox.closed.delete(g);
+    this.recovered(inbox);
+    return 'sent';
   }
 
   /** The current request's messages: from Tiledesk, or from the webhooks when it cannot be read. */
@@ -147,26 +220,22 @@ export class Delivery {
     convKey: string,
     record: ConversationRecord,
     inbox: Inbox,
-  ): Promise<{ messages: TiledeskMessage[]; endUser: string }> {
+  ): Promise<{ messages: TiledeskMessage[]; endUser: string; read: boolean }> {
     const received = [...inbox.messages.values()].filter((m) => m.gen === record.gen);
-    let list: TiledeskMessage[] = received;
     const user = this.o.mirror.endUserOf(record);
-    let endUser = user.id;
-    if (record.opened) {
-      try {
-        const { token, tiledeskId } = await this.o.credentials.endUser(user, false);
-        endUser = tiledeskId;
-        const listed = await this.o.api.getMessages(
-          token,
-          this.o.mirror.requestId(convKey, record),
-        );
-        const ids = new Set(listed.map((m) => m._id));
-        list = [...listed, ...received.filter((m) => !ids.has(m._id))];
-      } catch (err) {
+    try {
+      // Read even when we have not seen the request open: its first post may be in flight.
+      const { token, tiledeskId } = await this.o.credentials.endUser(user, !record.opened);
+      const listed = await this.o.api.getMessages(token, this.o.mirror.requestId(convKey, record));
+      const ids = new Set(listed.map((m) => m._id));
+      const list = [...listed, ...received.filter((m) => !ids.has(m._id))];
+      return { messages: list.sort(byCreation), endUser: tiledeskId, read: true };
+    } catch (err) {
+      if (!(err instanceof TiledeskApiError && err.status === 404)) {
         this.o.onError(asTiledeskError(err, 'TILEDESK_HTTP', { convKey, step: 'read messages' }));
       }
+      return { messages: received.sort(byCreation), endUser: user.id, read: false };
     }
-    return { messages: list.sort(byCreation), endUser };
   }
 
   /** What to do, in Tiledesk's order: who joined, which agent messages are new, closed or not. */
@@ -179,7 +248,8 @@ export class Delivery {
       const kind = classifyMessage(m, this.o.ownSenders);
       if (kind.kind === 'joined' && toSend.length === 0) joined = { name: kind.agentName };
       else if (kind.kind === 'closed') closed = true;
-      else if (kind.kind === 'agent' && !closed && !isDelivered(record, refOf(m))) toSend.push(m);
+      // Every agent message of the request, even one stamped after the close (same millisecond).
+      else if (kind.kind === 'agent' && !isDelivered(record, refOf(m))) toSend.push(m);
     }
     return { joined, closed, toSend };
   }
@@ -190,7 +260,7 @@ export class Delivery {
     gen: number,
     messages: TiledeskMessage[],
     inbox: Inbox,
-  ): Promise<'sent' | 'idle' | { retryInMs: number }> {
+  ): Promise<'sent' | StepResult> {
     const now = this.o.clock.now();
     const me = this.o.instanceId;
     const { result: claim, snapshot } = await this.o.store.update(convKey, (current) => {
@@ -198,9 +268,7 @@ export class Delivery {
       const c = claimDelivery(current, gen, messages.map(refOf), me, now, this.o.leaseMs);
       return { next: c.next, result: c };
     });
-    if (claim.busyUntil !== undefined) {
-      return { retryInMs: Math.min(Math.max(claim.busyUntil - now, 1), CLAIM_POLL_MS) };
-    }
+    if (claim.busyUntil !== undefined) return this.busy(claim.busyUntil, now);
     if (!claim.granted?.length || !snapshot) return 'sent'; // nothing (left) to send
     const byId = new Map(messages.map((m) => [m._id, m]));
     const sent: AgentMessageRef[] = [];
@@ -216,16 +284,102 @@ export class Delivery {
         break;
       }
     }
-    const permanent = failure !== undefined && isPermanentChannelError(failure);
-    const pause = failure !== undefined && !permanent && this.pauses(inbox);
-    if (permanent || pause) {
-      const failed = claim.granted.slice(sent.length);
+    const failed = claim.granted.slice(sent.length);
+    const verdict = failure === undefined ? 'ok' : this.verdict(inbox, failure, convKey, failed);
+    // Refused for good (the conversation is gone): settled, so it never blocks the others.
+    if (verdict === 'drop') sent.push(...failed);
+    try {
+      await this.mark(convKey, gen, sent);
+    } catch (err) {
+      inbox.unmarked = { gen, refs: sent }; // never sent twice by us: marked before anything else
+      throw err;
+    }
+    if (verdict === 'retry') return this.retryDelay(inbox);
+    this.recovered(inbox);
+    return 'sent';
+  }
+
+  private async mark(convKey: string, gen: number, refs: AgentMessageRef[]): Promise<void> {
+    const me = this.o.instanceId;
+    await this.o.store.update(convKey, (current) => ({
+      next: current && markDelivered(current, gen, refs, me),
+      result: undefined,
+    }));
+  }
+
+  /**
+   * Notices decided by handoff changes, claimed → sent → dropped. The text is retried like an
+   * agent message; the bot's `handoff.status` turn runs once (its own errors are the bot's).
+   */
+  private async sendNotices(convKey: string, inbox: Inbox): Promise<'sent' | StepResult> {
+    const now = this.o.clock.now();
+    const me = this.o.instanceId;
+    const { result: claim, snapshot } = await this.o.store.update(
+      convKey,
+      (current) => {
+        if (!current) return { result: {} as ReturnType<typeof claimNotices> };
+        const c = claimNotices(current, me, now, this.o.leaseMs);
+        return { next: c.next, result: c };
+      },
+      this.o.store.cached(convKey),
+    );
+    if (claim.busyUntil !== undefined) return this.busy(claim.busyUntil, now);
+    if (!claim.granted?.length || !snapshot) return 'sent';
+    const done = new Set<string>();
+    let verdict: 'ok' | 'retry' | 'drop' = 'ok';
+    for (const notice of claim.granted) {
+      try {
+        if (notice.text) await this.o.user.sendNotice(snapshot.record.ref, notice.text);
+      } catch (err) {
+        verdict = this.verdict(inbox, err, convKey, []);
+        if (verdict !== 'drop') break;
+      }
+      done.add(notice.key);
+      if (notice.status) {
+        const { state, message } = notice.status;
+        await this.o.user
+          .emitHandoffStatus(snapshot.record.ref, state, message)
+          .catch((err: unknown) =>
+            this.o.onError(asTiledeskError(err, 'TILEDESK_DELIVERY', { convKey, state })),
+          );
+      }
+    }
+    await this.o.store.update(convKey, (current) => ({
+      next: current && noticesSent(current, done, me),
+      result: undefined,
+    }));
+    if (verdict === 'retry') return this.retryDelay(inbox);
+    this.recovered(inbox);
+    return 'sent';
+  }
+
+  private busy(until: number, now: number): { retryInMs: number } {
+    return { retryInMs: Math.min(Math.max(until - now, 1), CLAIM_POLL_MS) };
+  }
+
+  /**
+   * What a failed send means: `drop` when the channel refuses for good (reported), else `retry`
+   * — with backoff, and once it has failed for `maxAgeMs`, reported once and then tried every
+   * minute (never dropped: the user may come back, and a crash leaves it in the record).
+   */
+  private verdict(
+    inbox: Inbox,
+    failure: unknown,
+    convKey: string,
+    failed: readonly AgentMessageRef[],
+  ): 'retry' | 'drop' {
+    const now = this.o.clock.now();
+    inbox.failingSince ??= now;
+    const permanent = isPermanentChannelError(failure);
+    const long = now - inbox.failingSince >= this.o.maxAgeMs;
+    if (permanent || (long && !inbox.reported)) {
+      inbox.reported = true;
       this.o.onError(
         new TiledeskError(
           'TILEDESK_DELIVERY',
           permanent
-            ? 'The channel refuses agent messages for this conversation; they are dropped'
-            : 'Could not deliver agent messages to the user; trying again at the next catch-up',
+            ? 'The channel refuses messages for this conversation; they are dropped'
+            : 'Could not reach the user for a long time; still trying every minute',
           {
             convKey,
             messages: failed.map((m) => m.id),
@@ -233,29 +387,20 @@ export class Delivery {
           },
         ),
       );
-      // Refused for good (the conversation is gone): settled, so it never blocks the others.
-      // Failing for long: left undelivered; the periodic catch-up and the user's next message
-      // try again, so it is never lost.
-      if (permanent) sent.push(...failed);
     }
-    await this.o.store.update(convKey, (current) => ({
-      next: current && markDelivered(current, gen, sent, me),
-      result: undefined,
-    }));
-    if (failure === undefined || permanent || pause) {
-      inbox.attempts = 0;
-      inbox.failingSince = undefined;
-      return failure === undefined ? 'sent' : 'idle';
-    }
-    inbox.attempts++;
-    return { retryInMs: backoffMs(inbox.attempts, this.o.random, undefined, 250, 30_000) };
+    return permanent ? 'drop' : 'retry';
   }
 
-  /** A send has failed for `maxAgeMs`: stop retrying actively (the catch-up resumes it). */
-  private pauses(inbox: Inbox): boolean {
-    const now = this.o.clock.now();
-    inbox.failingSince ??= now;
-    return now - inbox.failingSince >= this.o.maxAgeMs;
+  private retryDelay(inbox: Inbox): { retryInMs: number } {
+    const long = this.o.clock.now() - (inbox.failingSince ?? this.o.clock.now()) >= this.o.maxAgeMs;
+    if (long) return { retryInMs: SLOW_RETRY_MS };
+    return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 250, 30_000) };
+  }
+
+  private recovered(inbox: Inbox): void {
+    inbox.attempts = 0;
+    inbox.failingSince = undefined;
+    inbox.reported = false;
   }
 }
 

@@ -54,6 +54,7 @@ export class Engine {
   private subscribed = false;
   private stopped = false;
   private lastFullScan = Number.NEGATIVE_INFINITY;
+  private scanAgainAt: number | undefined;
   private lastCatchUp = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -186,6 +187,8 @@ export class Engine {
 
   private enqueue(state: TurnState, entries: OutboxEntry[], inHandoff: boolean): void {
     if (inHandoff) this.syncSoon(state.convKey);
+    // The user is back: what they were not told yet (their channel was failing) goes now.
+    else if (state.snapshot?.record.notices.length) this.p.delivery.notices(state.convKey);
     if (entries.length === 0) return;
     const list = this.pending.get(state.convKey);
     const item = { state, entries, attempts: 0, since: this.clock.now() };
@@ -254,7 +257,12 @@ export class Engine {
       await this.p.outbox.renewIdleLeases();
       const now = this.clock.now();
       const someoneLeft = await this.p.instances.beat(now);
-      if (starting || someoneLeft || now - this.lastFullScan >= FULL_SCAN_EVERY_MS) {
+      // Someone left: its leases may outlive its heartbeat by a little, so look again one
+      // lease later, when everything it held has run out.
+      if (someoneLeft) this.scanAgainAt = now + this.p.leaseMs;
+      const again = this.scanAgainAt !== undefined && now >= this.scanAgainAt;
+      if (starting || someoneLeft || again || now - this.lastFullScan >= FULL_SCAN_EVERY_MS) {
+        if (again) this.scanAgainAt = undefined;
         this.lastFullScan = now;
         await this.fullScan();
       }
@@ -279,7 +287,8 @@ export class Engine {
       if (record.outbox.length > 0 && !leaseIsLive(record.lease, now)) {
         if (await this.p.outbox.recover(convKey)) recovered++;
       }
-      if (record.claim && !leaseIsLive(record.claim, now)) this.p.delivery.sync(convKey);
+      const stranded = record.claim && !leaseIsLive(record.claim, now);
+      if (stranded || record.notices.length > 0) this.p.delivery.sync(convKey);
       if (record.mode === 'handoff') await this.p.handoffIndex.add(convKey);
       if (isIdle(record) && now - record.touched >= UNINDEX_AFTER_MS) await this.unindex(convKey);
     }

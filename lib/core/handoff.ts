@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { TiledeskRequest } from '../tiledesk/wire';
@@ -12,13 +13,15 @@ import {
   failHandoff,
   keysHeldByOthers,
   newRecord,
+  type Notice,
+  withNotice,
   type OutboxEntry,
   queueHandoff,
 } from './record';
 import type { RecordStore, Snapshot } from './record-store';
 import type { ShardedSet } from './sharded-set';
 import type { HandoffTrigger } from './triggers';
-import type { Clock, ConversationRef, UserChannel } from './types';
+import type { Clock, ConversationRef } from './types';
 
 /**
  * Handoff state transitions and the Tiledesk calls behind them (tiledesk-api.md §4, §8.5).
@@ -46,7 +49,6 @@ export interface HandoffOptions {
   outbox: Outbox;
   credentials: Credentials;
   mirror: Mirror;
-  user: UserChannel;
   method: 'route' | 'command';
   texts: HandoffTexts;
   clock: Clock;
@@ -54,6 +56,8 @@ export interface HandoffOptions {
   limitMs: number;
   /** Conversations in handoff, for catch-up and limits after a restart. */
   index: ShardedSet;
+  /** Notices were stored for the conversation: send them. */
+  notices(convKey: string): void;
   onError(error: TiledeskError): void;
 }
 
@@ -139,33 +143,37 @@ export class Handoff {
     else await this.queued(convKey, entry.key, true);
   }
 
-  /** An agent has request `gen`: tell the user once, emit `accepted`. */
+  /** An agent has request `gen`: the user is told once and `accepted` emitted. */
   async accept(convKey: string, gen: number, agent: string | undefined): Promise<void> {
-    const { result: record } = await this.o.store.update(convKey, (current) => {
-      const next = current && acceptHandoff(current, gen, agent, this.o.clock.now());
-      return { next, result: next };
+    const text = this.o.texts.assigned.replace('{agent}', agent ?? 'An agent');
+    const notice: Notice = {
+      key: randomUUID(),
+      text,
+      status: { state: 'accepted', ...(agent ? { message: agent } : {}) },
+    };
+    const changed = await this.change(convKey, (r) => {
+      const next = acceptHandoff(r, gen, agent, this.o.clock.now());
+      return next && withNotice(next, notice);
     });
-    if (!record) return;
+    if (!changed) return;
     this.clearDeadline(convKey);
     this.track(convKey, true);
-    const text = this.o.texts.assigned.replace('{agent}', agent ?? 'An agent');
-    await this.tell(record, text, () =>
-      this.o.user.emitHandoffStatus(record.ref, 'accepted', agent),
-    );
   }
 
   /** Routing failed or timed out: back to the bot (only the handoff `key`). */
   async fail(convKey: string, key: string, reason: string): Promise<void> {
-    const { result: record } = await this.o.store.update(convKey, (current) => {
-      const next = current && failHandoff(current, key);
-      return { next, result: next };
+    const notice: Notice = {
+      key: randomUUID(),
+      text: this.o.texts.failed,
+      status: { state: 'failed', message: reason },
+    };
+    const changed = await this.change(convKey, (r) => {
+      const next = failHandoff(r, key);
+      return next && withNotice(next, notice);
     });
-    if (!record) return;
+    if (!changed) return;
     this.clearDeadline(convKey);
     this.track(convKey, false);
-    await this.tell(record, this.o.texts.failed, () =>
-      this.o.user.emitHandoffStatus(record.ref, 'failed', reason),
-    );
   }
 
   /**
@@ -173,17 +181,19 @@ export class Handoff {
    * request. Idempotent: only the write that moved the generation on tells the user.
    */
   async close(convKey: string, gen: number): Promise<void> {
-    const { result } = await this.o.store.update(convKey, (current) => {
-      const closed = current && closeRequest(current, gen);
-      return { next: closed?.next, result: closed };
+    const notice: Notice = {
+      key: randomUUID(),
+      text: this.o.texts.closed,
+      status: { state: 'completed' },
+    };
+    const changed = await this.change(convKey, (r) => {
+      const closed = closeRequest(r, gen);
+      if (!closed) return undefined;
+      return closed.wasHandoff ? withNotice(closed.next, notice) : closed.next;
     });
-    if (!result) return;
+    if (!changed) return;
     this.clearDeadline(convKey);
     this.track(convKey, false);
-    if (!result.wasHandoff) return;
-    await this.tell(result.next, this.o.texts.closed, () =>
-      this.o.user.emitHandoffStatus(result.next.ref, 'completed'),
-    );
   }
 
   /**
@@ -207,13 +217,29 @@ export class Handoff {
   }
 
   private async queued(convKey: string, key: string, tell: boolean): Promise<void> {
-    const { result: record } = await this.o.store.update(convKey, (current) => {
-      const next = current && queueHandoff(current, key);
-      return { next, result: next };
+    const notice: Notice = { key: randomUUID(), text: this.o.texts.queued };
+    const changed = await this.change(convKey, (r) => {
+      const next = queueHandoff(r, key);
+      return next && tell ? withNotice(next, notice) : next;
     });
-    if (!record) return;
-    this.clearDeadline(convKey);
-    if (tell) await this.tell(record, this.o.texts.queued);
+    if (changed) this.clearDeadline(convKey);
+  }
+
+  /**
+   * One state change, by compare-and-set; true when this call's write made it. The notices it
+   * stores are sent by `Delivery` (claimed, sent, dropped), so a crash or a refused send right
+   * after the change does not lose them.
+   */
+  private async change(
+    convKey: string,
+    transition: (record: ConversationRecord) => ConversationRecord | undefined,
+  ): Promise<boolean> {
+    const { result } = await this.o.store.update(convKey, (current) => {
+      const next = current && transition(current);
+      return { next, result: next !== undefined };
+    });
+    if (result) this.o.notices(convKey);
+    return result;
   }
 
   private armDeadline(convKey: string, key: string, at: number): void {
@@ -242,20 +268,6 @@ export class Handoff {
     change.catch((err: unknown) =>
       this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
     );
-  }
-
-  /** Tells the user (a failure is reported, never thrown: the state change already happened). */
-  private async tell(
-    record: ConversationRecord,
-    text: string,
-    then?: () => Promise<void>,
-  ): Promise<void> {
-    try {
-      await this.o.user.sendNotice(record.ref, text);
-      await then?.();
-    } catch (err) {
-      this.o.onError(asTiledeskError(err, 'TILEDESK_DELIVERY', { step: 'handoff notice' }));
-    }
   }
 
   private async withAdmin<T>(call: (token: string) => Promise<T>): Promise<T> {

@@ -102,9 +102,17 @@ export class Mirror {
     } catch (err) {
       throw retryableAuth(err, ctx.attempt);
     }
-    const posted = ctx.maybePosted
-      ? await this.postedKeys(credentials.token, requestId)
-      : new Set<string>();
+    const posted = new Set<string>();
+    if (ctx.maybePosted) {
+      // Before a close, an entry may have reached the request that was closed since.
+      const earlier = parts.length > 0 ? ctx.postedTo : undefined;
+      const ids = [requestId];
+      if (earlier !== undefined && earlier !== record.gen) {
+        ids.push(requestIdFor(this.o.projectId, convKey, earlier));
+      }
+      for (const id of ids)
+        for (const k of await this.postedKeys(credentials.token, id)) posted.add(k);
+    }
     for (const part of parts) {
       if (posted.has(part.key)) continue;
       const body = this.body(record, part);

@@ -1,4 +1,4 @@
-import { asTiledeskError, type TiledeskError } from '../errors';
+import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import {
   append,
   keysHeldByOthers,
@@ -41,6 +41,8 @@ export interface PostContext {
   opened: boolean;
   /** 1 for the first try of this entry on this instance. */
   attempt: number;
+  /** A request generation (closed since) the entry may have been posted to. */
+  postedTo?: number | undefined;
 }
 
 export interface OutboxOptions {
@@ -244,6 +246,7 @@ export class Outbox {
         maybePosted: lane.maybePosted.has(head.key),
         opened: snapshot.record.opened || lane.opened,
         attempt: lane.attempts + 1,
+        postedTo: head.postedTo,
       });
       if (opened) lane.opened = true;
       this.finish(lane, head);
@@ -252,7 +255,10 @@ export class Outbox {
       lane.attempts++;
       lane.maybePosted.add(head.key); // a lost response looks like a failure: check next time
       const age = this.o.clock.now() - head.at;
-      if (isRetryable(err) && age < this.o.maxAgeOf(head)) {
+      // Tiledesk says whether a failure is worth another try; anything else (a storage error
+      // while routing, an identity write) is taken as passing.
+      const retryable = err instanceof TiledeskApiError ? isRetryable(err) : true;
+      if (retryable && age < this.o.maxAgeOf(head)) {
         const delay = backoffMs(lane.attempts, this.o.random, retryAfterOf(err));
         lane.notBefore = this.o.clock.now() + delay;
         return { retryInMs: Math.min(delay, this.o.leaseMs / 3) };

@@ -89,8 +89,9 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     botName: settings.botName,
     botSender,
   });
-  // The outbox calls back into the mirror and the handoff (built right after it).
+  // The outbox calls the handoff, which calls the delivery (built after them).
   let handoff: Handoff | undefined;
+  let delivery: Delivery | undefined;
   const handoffLimitMs = deps.handoffLimitMs ?? DEFAULT_HANDOFF_LIMIT_MS;
   const outbox = new Outbox({
     store,
@@ -116,7 +117,6 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     outbox,
     credentials,
     mirror,
-    user: deps.user,
     method: settings.handoffMethod,
     texts: {
       assigned: settings.textAssigned,
@@ -127,9 +127,10 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     clock,
     limitMs: handoffLimitMs,
     index: handoffIndex,
+    notices: (convKey) => delivery!.notices(convKey),
     onError,
   });
-  const delivery = new Delivery({
+  delivery = new Delivery({
     api,
     store,
     credentials,

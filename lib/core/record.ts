@@ -21,6 +21,8 @@ export interface OutboxEntry {
   at: number;
   activity?: ChatActivity;
   trigger?: HandoffTrigger;
+  /** The request generation this entry may already have been posted to (set at a close). */
+  postedTo?: number;
 }
 
 /** Exclusive right of one instance to work on something until `until` (its clock). */
@@ -40,6 +42,14 @@ export interface HandoffState {
   agent?: string;
 }
 
+/** Something the user must be told (and the bot's `handoff.status`), kept until it is sent. */
+export interface Notice {
+  key: string;
+  /** `''`: nothing to say, only the status to emit. */
+  text: string;
+  status?: { state: 'accepted' | 'failed' | 'completed'; message?: string };
+}
+
 export interface ConversationRecord {
   v: 2;
   ref: ConversationRef;
@@ -56,7 +66,9 @@ export interface ConversationRecord {
   delivered: Record<string, string>;
   /** Messages created before this are settled (delivered, or older than the dedupe window). */
   floor: string;
-  /** Agent messages being sent to the user right now, by `owner`. */
+  /** Notices decided but not yet sent (at-least-once, like agent messages). */
+  notices: Notice[];
+  /** Agent messages or notices being sent to the user right now, by `owner`. */
   claim?: Lease & { ids: string[] };
   /** Listed in the recovery index. */
   indexed: boolean;
@@ -90,11 +102,24 @@ const Schema = z.object({
       at: z.number(),
       activity: z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null).optional(),
       trigger: z.custom<HandoffTrigger>((v) => typeof v === 'object' && v !== null).optional(),
+      postedTo: z.number().int().nonnegative().optional(),
     }),
   ),
   lease: Lease.optional(),
   delivered: z.record(z.string(), z.string()),
   floor: z.string(),
+  notices: z.array(
+    z.object({
+      key: z.string(),
+      text: z.string(),
+      status: z
+        .object({
+          state: z.enum(['accepted', 'failed', 'completed']),
+          message: z.string().optional(),
+        })
+        .optional(),
+    }),
+  ),
   claim: Lease.extend({ ids: z.array(z.string()) }).optional(),
   indexed: z.boolean(),
   touched: z.number(),
@@ -119,6 +144,7 @@ export function newRecord(ref: ConversationRef, now: number): ConversationRecord
     outbox: [],
     delivered: {},
     floor: '',
+    notices: [],
     indexed: false,
     touched: now,
   };
@@ -214,6 +240,7 @@ export function isIdle(record: ConversationRecord): boolean {
     record.outbox.length === 0 &&
     record.lease === undefined &&
     record.claim === undefined &&
+    record.notices.length === 0 &&
     record.mode === 'bot'
   );
 }
@@ -299,10 +326,13 @@ export function closeRequest(
     mode: 'bot',
     delivered: {},
     floor: '',
-    outbox: record.outbox.filter((e) => e.kind !== 'handoff'),
+    // Entries may have been posted to the closed request already: the poster checks there too.
+    outbox: record.outbox
+      .filter((e) => e.kind !== 'handoff')
+      .map((e) => (e.postedTo === undefined ? { ...e, postedTo: gen } : e)),
   };
   delete next.handoff;
-  delete next.claim;
+  if (next.claim && next.notices.length === 0) delete next.claim;
   return { next, wasHandoff: record.mode === 'handoff' };
 }
 
@@ -373,6 +403,46 @@ export function markDelivered(
   const floor = maxString(record.floor, shiftIso(newest, -DELIVERED_WINDOW_MS));
   for (const [id, at] of Object.entries(delivered)) if (at < floor) delete delivered[id];
   const next: ConversationRecord = { ...record, delivered, floor };
+  if (ours) delete next.claim;
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notices
+// ---------------------------------------------------------------------------------------------
+
+export function withNotice(record: ConversationRecord, notice: Notice): ConversationRecord {
+  return { ...record, notices: [...record.notices, notice] };
+}
+
+/** Claims the pending notices for sending (same claim as agent messages: one voice at a time). */
+export function claimNotices(
+  record: ConversationRecord,
+  me: string,
+  now: number,
+  leaseMs: number,
+): { next?: ConversationRecord; granted?: Notice[]; busyUntil?: number } {
+  if (leaseIsLive(record.claim, now) && record.claim.owner !== me) {
+    return { busyUntil: record.claim.until };
+  }
+  if (record.notices.length === 0) return {};
+  const granted = [...record.notices];
+  return {
+    next: { ...record, claim: { owner: me, until: now + leaseMs, ids: granted.map((n) => n.key) } },
+    granted,
+  };
+}
+
+/** Drops the notices sent (or given up) and our claim. */
+export function noticesSent(
+  record: ConversationRecord,
+  keys: ReadonlySet<string>,
+  me: string,
+): ConversationRecord | undefined {
+  const notices = record.notices.filter((n) => !keys.has(n.key));
+  const ours = record.claim?.owner === me;
+  if (notices.length === record.notices.length && !ours) return undefined;
+  const next = { ...record, notices };
   if (ours) delete next.claim;
   return next;
 }

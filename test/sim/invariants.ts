@@ -81,6 +81,8 @@ export interface Observations {
   crashGraceMs: number;
   turns: TurnRecord[];
   seen: SeenRecord[];
+  /** Proactive sends the injected channel faults refused (attempts to tell the user). */
+  refused: SeenRecord[];
   events: EventRecord[];
   crashes: CrashRecord[];
   agentPosts: AgentPost[];
@@ -258,6 +260,11 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
     // Its outcome must reach the user before the next handoff starts.
     const until = started[i + 1]?.seq ?? Number.POSITIVE_INFINITY;
     const resolution = notices.find((s) => s.seq > t.seq && s.seq < until && isResolution(s.text));
+    // A refused attempt to tell the user counts: the lib decided in time, the channel failed.
+    const attempt = o.refused.find(
+      (s) => s.conversation === c && s.seq > t.seq && s.seq < until && isResolution(s.text),
+    );
+    const toldAt = Math.min(resolution?.at ?? Infinity, attempt?.at ?? Infinity);
     const crash = crashedAfter(o, t.instance, t.seq);
     const limit = o.handoffLimitMs + (crash ? o.crashGraceMs : 0);
     const what = `${c}: the handoff triggered by turn ${t.n} (on ${t.instance} at +${seconds(t.at)})`;
@@ -273,9 +280,9 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
       v.violations.push(
         `[invariant 3] ${what} was never resolved: the user was not told assigned, queued or failed`,
       );
-    } else if (resolution.at - t.at > limit) {
+    } else if (toldAt - t.at > limit) {
       v.violations.push(
-        `[invariant 3] ${what} was resolved after ${seconds(resolution.at - t.at)} ("${resolution.text}"), limit ${seconds(limit)}${crash ? ' (crash grace included)' : ''}`,
+        `[invariant 3] ${what} was resolved after ${seconds(toldAt - t.at)} ("${resolution.text}"), limit ${seconds(limit)}${crash ? ' (crash grace included)' : ''}`,
       );
     }
   });

@@ -159,6 +159,7 @@ export class SimAdapter extends ProactiveTestAdapter {
     await this.world.pass(this.inst, `${this.inst.id} channel → ${conversation}: ${texts}`);
     if (proactive && this.world.channelRefuses(conversation)) {
       this.world.trace(`${this.inst.id} channel → ${conversation}: ${texts} → refused (502)`);
+      this.world.userRefused(this.inst, conversation, activities);
       throw new Error('simulated channel failure (502 from the connector)');
     }
     this.world.userSaw(this.inst, context.activity, activities, proactive);
@@ -210,6 +211,8 @@ export class World {
   private readonly turns: TurnRecord[] = [];
   private readonly turnById = new Map<string, TurnRecord>();
   private readonly seen: SeenRecord[] = [];
+  /** Proactive sends the (faulty) channel refused: the lib tried to tell the user then. */
+  private readonly refused: SeenRecord[] = [];
   private readonly events: EventRecord[] = [];
   private readonly crashes: CrashRecord[] = [];
   private readonly backCount = new Map<string, number>();
@@ -671,6 +674,20 @@ export class World {
   }
 
   /** Texts the user saw in a conversation, in order (replies and proactive messages). */
+  userRefused(inst: SimInstance, conversation: string, activities: Partial<Activity>[]): void {
+    for (const a of activities) {
+      if ((a.type ?? 'message') !== 'message') continue;
+      this.refused.push({
+        conversation,
+        instance: inst.id,
+        text: a.text ?? '',
+        proactive: true,
+        at: this.clock.elapsed,
+        seq: ++this.seq,
+      });
+    }
+  }
+
   seenTexts(conversation: string): string[] {
     return this.seen.filter((s) => s.conversation === conversation).map((s) => s.text);
   }
@@ -807,6 +824,7 @@ export class World {
       crashGraceMs: LEASE_MS + this.plan.catchUpIntervalMs + 5_000,
       turns: this.turns,
       seen: this.seen,
+      refused: this.refused,
       events: this.events,
       crashes: this.crashes,
       agentPosts: this.tiledesk.agentPosts,
