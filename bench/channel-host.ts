@@ -25,6 +25,10 @@ export async function serveInWorker() {
     require('../test/support/fake-channel') as typeof import('../test/support/fake-channel');
   const channel = new FakeChannel();
   await channel.start();
+  // The bot's connector reuses idle keep-alive sockets; Node closes them after 5 s by default,
+  // and a send racing that close fails with ECONNRESET. The benchmark's pauses can be longer.
+  const server = (channel as unknown as { httpServer?: { keepAliveTimeout: number } }).httpServer;
+  if (server) server.keepAliveTimeout = 120_000;
   // hrtime of each activity's arrival: a waiter's predicate runs synchronously when the channel
   // records an activity, so this never-satisfied waiter stamps every new one at once.
   const stamps = new WeakMap<ReceivedActivity, bigint>();

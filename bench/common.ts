@@ -5,12 +5,18 @@ import type { ClientRequest } from 'node:http';
 import {
   type Activity,
   MemoryStorage,
+  type MiddlewareHandler,
   type Storage,
-  type StoreItems,
   type TurnContext,
 } from 'botbuilder';
 import type { CloudAdapter } from 'botbuilder';
-import { type AppSettings, TiledeskHandoff, type TiledeskError } from '../lib';
+import {
+  type AppSettings,
+  TiledeskHandoff,
+  type TiledeskError,
+  type VersionedStorage,
+} from '../lib';
+import { type CountingStorage, opsOf } from './counting-storage';
 import { ProactiveTestAdapter } from '../test/support/proactive-test-adapter';
 import { RemoteStandIn, type StandInInfo } from './standin-host';
 import type { Table } from './stats';
@@ -102,37 +108,37 @@ export function countRequests(baseUrl: string): {
   };
 }
 
-/** A MemoryStorage counting calls made to it (each a round trip with a remote Storage). */
-export class CountingStorage implements Storage {
-  reads = 0;
-  writes = 0;
-  deletes = 0;
-  private readonly inner: MemoryStorage;
-  constructor(memory: Record<string, string> = {}) {
-    this.inner = new MemoryStorage(memory);
-  }
-  read(keys: string[]): Promise<StoreItems> {
-    this.reads++;
-    return this.inner.read(keys);
-  }
-  write(changes: StoreItems): Promise<void> {
-    this.writes++;
-    return this.inner.write(changes);
-  }
-  delete(keys: string[]): Promise<void> {
-    this.deletes++;
-    return this.inner.delete(keys);
-  }
+/** What the sections may change in our middleware's wiring. */
+export interface OursOptions {
+  webhookUrl?: string;
+  /** The MemoryStorage's content (when no `storage` is given). */
+  memory?: Record<string, string>;
+  storage?: Storage | VersionedStorage;
+  onError?: (e: TiledeskError) => void;
+  /** Called with every activity the channel accepted (see {@link sentHook}). */
+  onSent?: (activity: Partial<Activity>) => void;
+}
+
+/**
+ * A middleware (put before ours) calling `onSent` once the adapter has sent an activity (the
+ * channel answered, or TestAdapter queued it): the moment the user has it. It runs in the turn's
+ * async context, proactive turns (agent messages, notices) included.
+ */
+export function sentHook(onSent: (activity: Partial<Activity>) => void): MiddlewareHandler {
+  return async (context, next) => {
+    context.onSendActivities(async (_ctx, activities, nextSend) => {
+      const responses = await nextSend();
+      for (const a of activities) onSent(a);
+      return responses;
+    });
+    await next();
+  };
 }
 
 /** Our middleware on a TestAdapter (with `continueConversationAsync`), over a MemoryStorage. */
 export function ourMiddleware(
   standin: StandInInfo,
-  extra: {
-    memory?: Record<string, string>;
-    storage?: Storage;
-    onError?: (e: TiledeskError) => void;
-  } = {},
+  extra: OursOptions = {},
 ): { adapter: ProactiveTestAdapter; tiledesk: TiledeskHandoff; errors: TiledeskError[] } {
   const adapter = new ProactiveTestAdapter();
   return { adapter, ...attachOurs(adapter, standin, extra) };
@@ -142,14 +148,10 @@ export function ourMiddleware(
 export function attachOurs(
   adapter: ProactiveTestAdapter | CloudAdapter,
   standin: StandInInfo,
-  extra: {
-    webhookUrl?: string;
-    memory?: Record<string, string>;
-    storage?: Storage;
-    onError?: (e: TiledeskError) => void;
-  } = {},
+  extra: OursOptions = {},
 ): { tiledesk: TiledeskHandoff; errors: TiledeskError[] } {
   const errors: TiledeskError[] = [];
+  if (extra.onSent) adapter.use(sentHook(extra.onSent));
   const tiledesk = new TiledeskHandoff({
     adapter,
     appSettings: settingsFor(standin, extra.webhookUrl),
@@ -256,4 +258,33 @@ export function largestItem(memory: Record<string, string | undefined>, prefix: 
       max = Math.max(max, Buffer.byteLength(value));
   }
   return max;
+}
+
+/**
+ * Waits until the middleware is idle and its storage too: nothing in flight, nothing new
+ * started for `quietMs`, and `whenIdle()` still resolved after that. `whenIdle()` alone returns
+ * while a turn's first write (the outbox append) is in flight: `Engine.flush` has emptied its
+ * pending list already and the conversation's lane starts only once that write is done.
+ */
+export async function quiet(
+  tiledesk: { whenIdle(): Promise<void> },
+  storage: CountingStorage,
+  ms = 60_000,
+  quietMs = 5,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    await withTimeout(tiledesk.whenIdle(), ms, 'middleware idle');
+    const started = opsOf(storage.total);
+    if (storage.inFlight === 0) {
+      await sleep(quietMs);
+      if (storage.inFlight === 0 && opsOf(storage.total) === started) {
+        await withTimeout(tiledesk.whenIdle(), ms, 'middleware idle');
+        if (storage.inFlight === 0 && opsOf(storage.total) === started) return;
+      }
+    } else {
+      await sleep(1);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: storage quiet`);
+  }
 }

@@ -94,11 +94,11 @@ async function track(standin: RemoteStandIn, tag: string, n: number): Promise<Me
 }
 
 export async function memory(opts: BenchOptions): Promise<SectionResult> {
-  const small = opts.quick ? 100 : 2000;
-  const large = opts.quick ? 600 : 10_000;
+  const small = opts.quick ? 40 : 2000;
+  const large = opts.quick ? 200 : 10_000;
   const standin = await startStandin();
   try {
-    await track(standin, 'warm', 50); // code paths compiled, axios/keep-alive set up
+    await track(standin, 'warm', opts.quick ? 20 : 50); // code paths compiled, axios/keep-alive set up
     const a = await track(standin, 'small', small);
     const b = await track(standin, 'large', large);
     const perConv = b.retained / large;
