@@ -67,10 +67,11 @@ export interface TiledeskHandoffOptions {
   clock?: Clock;
   random?: () => number;
   instanceId?: string;
-  /** Advanced (tests): lease, handoff limit and delivery retry lengths, in ms. */
+  /** Advanced (tests, tuning): lease, handoff limit, delivery retry and reorder lengths, in ms. */
   leaseMs?: number;
   handoffLimitMs?: number;
   deliveryMaxAgeMs?: number;
+  reorderWindowMs?: number;
 }
 
 /** Per-turn state, kept in `turnState` under a symbol (botbuilder's advice for middleware). */
@@ -78,6 +79,8 @@ const SCOPE = Symbol('botbuilder-tiledesk turn');
 interface TurnScope {
   batch: TurnBatch;
   capturing: boolean;
+  /** Texts we send that are already stored for mirroring (the connecting notice). */
+  stored: string[];
 }
 
 /**
@@ -117,6 +120,7 @@ export class TiledeskHandoff implements Middleware {
         'leaseMs',
         'handoffLimitMs',
         'deliveryMaxAgeMs',
+        'reorderWindowMs',
       ]),
     });
     this.webhookHandler = createNodeWebhookHandler((request) =>
@@ -147,7 +151,7 @@ export class TiledeskHandoff implements Middleware {
     const trigger: HandoffTrigger = { trigger: 'api', context: handoffContext };
     const scope = context.turnState.get(SCOPE) as TurnScope | undefined;
     if (scope) return this.begin(context, scope, trigger);
-    const own: TurnScope = { batch: this.engine.batch(), capturing: false };
+    const own: TurnScope = { batch: this.engine.batch(), capturing: false, stored: [] };
     try {
       return await this.begin(context, own, trigger);
     } finally {
@@ -156,7 +160,7 @@ export class TiledeskHandoff implements Middleware {
   }
 
   async onTurn(context: TurnContext, next: () => Promise<void>): Promise<void> {
-    const scope: TurnScope = { batch: this.engine.batch(), capturing: false };
+    const scope: TurnScope = { batch: this.engine.batch(), capturing: false, stored: [] };
     context.turnState.set(SCOPE, scope);
     try {
       await this.route(context, next, scope);
@@ -213,11 +217,14 @@ export class TiledeskHandoff implements Middleware {
   }
 
   private async begin(context: TurnContext, scope: TurnScope, trigger: HandoffTrigger) {
-    const started = await scope.batch.handoff(referenceOf(context.activity), trigger);
-    // A bot that sent handoff.initiate speaks for itself; otherwise tell the user.
-    if (started && trigger.trigger !== 'event' && this.settings.textConnecting) {
+    // A bot that sent handoff.initiate speaks for itself; otherwise tell the user. The notice is
+    // stored (to be mirrored) in the same write as the switch, before the user sees it.
+    const notice = trigger.trigger !== 'event' ? this.settings.textConnecting : '';
+    const started = await scope.batch.handoff(referenceOf(context.activity), trigger, notice);
+    if (started && notice) {
       this.capture(context, scope);
-      await context.sendActivity(this.settings.textConnecting);
+      scope.stored.push(notice);
+      await context.sendActivity(notice);
     }
     return started;
   }
@@ -237,7 +244,11 @@ export class TiledeskHandoff implements Middleware {
       );
       if (messages.length > 0 || initiations.length > 0) {
         const ref = referenceOf(context.activity);
-        for (const a of messages) scope.batch.bot(ref, toChat(a));
+        for (const a of messages) {
+          const stored = a.text === undefined ? -1 : scope.stored.indexOf(a.text);
+          if (stored >= 0) scope.stored.splice(stored, 1);
+          else scope.batch.bot(ref, toChat(a));
+        }
         for (const ev of initiations) {
           await this.begin(context, scope, { trigger: 'event', context: ev.value });
         }

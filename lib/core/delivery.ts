@@ -49,6 +49,8 @@ export interface DeliveryOptions {
   /** How long failing sends of one batch are retried. */
   maxAgeMs: number;
   ownSenders: ReadonlySet<string>;
+  /** See `OutboxOptions.registered`. */
+  registered(): Promise<void>;
   onError(error: TiledeskError): void;
 }
 
@@ -61,18 +63,22 @@ interface Inbox {
   sync: boolean;
   /** Sent to the user, but the write that marks them failed: marked before anything else. */
   unmarked: { gen: number; refs: AgentMessageRef[] } | undefined;
+  /** Notices told, but the write that drops them failed: dropped before anything else. */
+  noticesSent: Set<string>;
   attempts: number;
   failingSince: number | undefined;
   /** The long failure was reported (once). */
   reported: boolean;
+  /** Since when Tiledesk's messages could not be read. */
+  unreadableSince: number | undefined;
 }
 
 type StepResult = 'again' | 'idle' | { retryInMs: number };
 
 /** While another instance holds a claim, look again this often. */
 const CLAIM_POLL_MS = 200;
-/** A close waits this long for Tiledesk to be readable (so no agent message before it is lost). */
-const CLOSE_WAITS_FOR_READ_MS = 60_000;
+/** How long delivery waits for Tiledesk to be readable before it sends webhook bodies as is. */
+const ORDER_OVER_LIVENESS_MS = 60_000;
 /** A user unreachable for long is tried this often. */
 const SLOW_RETRY_MS = 60_000;
 
@@ -130,9 +136,11 @@ export class Delivery {
         closed: new Set(),
         sync: false,
         unmarked: undefined,
+        noticesSent: new Set(),
         attempts: 0,
         failingSince: undefined,
         reported: false,
+        unreadableSince: undefined,
       };
       this.inboxes.set(convKey, inbox);
     }
@@ -147,20 +155,26 @@ export class Delivery {
   private async step(convKey: string): Promise<StepResult> {
     const inbox = this.inboxes.get(convKey);
     if (!inbox) return 'idle';
+    await this.o.registered(); // claims, like leases, need a registered owner
     if (inbox.unmarked) {
       const { gen, refs } = inbox.unmarked;
       await this.mark(convKey, gen, refs);
       inbox.unmarked = undefined;
     }
+    if (inbox.noticesSent.size > 0) {
+      await this.dropNotices(convKey, inbox.noticesSent);
+      inbox.noticesSent = new Set();
+    }
     let outcome = await this.sendNotices(convKey, inbox);
     if (outcome !== 'sent') return outcome;
-    if (inbox.sync) {
-      inbox.sync = false;
-      outcome = await this.syncMessages(convKey, inbox);
-      if (outcome !== 'sent') {
-        inbox.sync = true;
-        return outcome;
+    if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0) {
+      inbox.sync = false; // a webhook during this pass sets it again
+      try {
+        outcome = await this.syncMessages(convKey, inbox);
+      } finally {
+        if (outcome !== 'sent') inbox.sync = true;
       }
+      if (outcome !== 'sent') return outcome;
       outcome = await this.sendNotices(convKey, inbox);
       if (outcome !== 'sent') return outcome;
     }
@@ -184,14 +198,23 @@ export class Delivery {
     const record = snapshot.record;
     const gen = record.gen;
     const { messages, endUser, read } = await this.messagesOf(convKey, record, inbox);
+    if (read) inbox.unreadableSince = undefined;
+    else {
+      // Webhook bodies alone may miss an earlier message (its webhook late or lost): sending
+      // them would break Tiledesk's order. Wait for Tiledesk to answer; only after a minute
+      // do they go as they are (late in order rather than not at all).
+      const since = (inbox.unreadableSince ??= this.o.clock.now());
+      if (this.o.clock.now() - since < ORDER_OVER_LIVENESS_MS) {
+        return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 500, 15_000) };
+      }
+    }
     const plan = this.plan(record, messages, endUser);
     const closing = plan.closed || knownClosed.has(gen);
     if (closing && !read) {
-      // Closing now could lose an agent message whose webhook we have not had: wait a little.
-      inbox.failingSince ??= this.o.clock.now();
-      if (this.o.clock.now() - inbox.failingSince < CLOSE_WAITS_FOR_READ_MS) {
-        return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 500, 10_000) };
-      }
+      // Closing now could lose an agent message whose webhook we have not had (its request is
+      // replaced by the close): wait until Tiledesk can be read. The user stays with the agent
+      // meanwhile; nothing of theirs is lost (their messages wait in the outbox).
+      return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 500, 30_000) };
     }
     const assigned = record.mode === 'handoff' && record.handoff?.state === 'assigned';
     if (!assigned && (plan.joined || plan.toSend.length > 0)) {
@@ -344,13 +367,23 @@ export class Delivery {
           );
       }
     }
-    await this.o.store.update(convKey, (current) => ({
-      next: current && noticesSent(current, done, me),
-      result: undefined,
-    }));
+    try {
+      await this.dropNotices(convKey, done);
+    } catch (err) {
+      inbox.noticesSent = done; // never told twice by us: dropped before anything else
+      throw err;
+    }
     if (verdict === 'retry') return this.retryDelay(inbox);
     this.recovered(inbox);
     return 'sent';
+  }
+
+  private async dropNotices(convKey: string, keys: ReadonlySet<string>): Promise<void> {
+    const me = this.o.instanceId;
+    await this.o.store.update(convKey, (current) => ({
+      next: current && noticesSent(current, keys, me),
+      result: undefined,
+    }));
   }
 
   private busy(until: number, now: number): { retryInMs: number } {

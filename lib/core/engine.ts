@@ -122,7 +122,7 @@ export class Engine {
     if (this.flushTimer !== undefined) this.clock.clearTimeout(this.flushTimer);
     await this.p.outbox.release();
     await this.p.instances
-      .leave()
+      .leave(this.clock.now())
       .catch((err: unknown) => this.onError(asTiledeskError(err, 'TILEDESK_STORAGE')));
   }
 
@@ -256,7 +256,8 @@ export class Engine {
     try {
       await this.p.outbox.renewIdleLeases();
       const now = this.clock.now();
-      const someoneLeft = await this.p.instances.beat(now);
+      const { someoneLeft, alive } = await this.p.instances.beat(now);
+      this.p.peers.alive = alive;
       // Someone left: its leases may outlive its heartbeat by a little, so look again one
       // lease later, when everything it held has run out.
       if (someoneLeft) this.scanAgainAt = now + this.p.leaseMs;

@@ -79,23 +79,32 @@ export class Handoff {
     before: readonly OutboxEntry[],
     hint: Snapshot | undefined,
   ): Promise<boolean> {
-    const { result: started } = await this.o.outbox.write(convKey, hint, (current) => {
-      const base = current ?? newRecord(ref, this.o.clock.now());
-      const begun = beginHandoff(
-        base,
-        entry,
-        before,
-        this.instanceId,
-        this.o.clock.now(),
-        this.leaseMs,
-      );
-      if (!begun) return { next: undefined, result: false };
-      return {
-        next: begun.next,
-        result: true,
-        takeover: begun.ownsLease ? keysHeldByOthers(current, this.instanceId) : undefined,
-      };
-    });
+    let started: boolean;
+    try {
+      ({ result: started } = await this.o.outbox.write(convKey, hint, (current) => {
+        const base = current ?? newRecord(ref, this.o.clock.now());
+        const begun = beginHandoff(
+          base,
+          entry,
+          before,
+          this.instanceId,
+          this.o.clock.now(),
+          this.leaseMs,
+        );
+        if (!begun) return { next: undefined, result: false };
+        return {
+          next: begun.next,
+          result: true,
+          takeover: begun.ownsLease ? keysHeldByOthers(current, this.instanceId) : undefined,
+        };
+      }));
+    } catch (err) {
+      // A write whose answer was lost may have landed: look before saying it did not.
+      const stored = await this.o.store.read(convKey).catch(() => undefined);
+      if (stored?.record.handoff?.key !== entry.key) throw err;
+      this.o.outbox.adopt(convKey, stored.record);
+      started = true;
+    }
     if (started) {
       this.armDeadline(convKey, entry.key, entry.at);
       this.track(convKey, true);
@@ -113,7 +122,7 @@ export class Handoff {
     const record = snapshot.record;
     const h = record.handoff;
     if (record.mode !== 'handoff' || h?.key !== entry.key || h.state !== 'pending') return;
-    if (this.o.clock.now() - h.at >= this.o.limitMs) {
+    if (this.o.clock.now() - h.at >= this.decideWithinMs) {
       return this.fail(convKey, entry.key, 'no agent could be reached in time');
     }
     const requestId = this.o.mirror.requestId(convKey, record);
@@ -203,7 +212,7 @@ export class Handoff {
   checkLimit(convKey: string, record: ConversationRecord): Promise<void> {
     const h = record.handoff;
     if (record.mode !== 'handoff' || !h || h.state !== 'pending') return Promise.resolve();
-    if (this.o.clock.now() - h.at >= this.o.limitMs) {
+    if (this.o.clock.now() - h.at >= this.decideWithinMs) {
       return this.fail(convKey, h.key, 'no agent could be reached in time');
     }
     if (!this.deadlines.has(convKey)) this.armDeadline(convKey, h.key, h.at);
@@ -244,7 +253,7 @@ export class Handoff {
 
   private armDeadline(convKey: string, key: string, at: number): void {
     this.clearDeadline(convKey);
-    const wait = Math.max(0, at + this.o.limitMs - this.o.clock.now());
+    const wait = Math.max(0, at + this.decideWithinMs - this.o.clock.now());
     const timer = this.o.clock.setTimeout(() => {
       this.deadlines.delete(convKey);
       this.fail(convKey, key, 'no agent could be reached in time').catch((err: unknown) =>
@@ -281,6 +290,14 @@ export class Handoff {
       }
       throw err;
     }
+  }
+
+  /**
+   * The routing is given up a little before the limit (a tenth, at most 5 s), so that the
+   * writes and the send that tell the user still land within it.
+   */
+  private get decideWithinMs(): number {
+    return this.o.limitMs - Math.min(5000, this.o.limitMs / 10);
   }
 
   private get instanceId(): string {

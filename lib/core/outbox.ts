@@ -54,6 +54,16 @@ export interface OutboxOptions {
   leaseMs: number;
   concurrency: number;
   maxAgeOf(entry: OutboxEntry): number;
+  /**
+   * How long an entry waits before it is posted, so that an earlier turn's write, landing a little
+   * late from another instance, still goes first (0 when this instance is alone).
+   */
+  holdMs(): number;
+  /**
+   * Resolves once this instance is in the instance registry: an instance that takes leases must
+   * be known there, or its death would go unnoticed (one write, once per instance).
+   */
+  registered(): Promise<void>;
   /** Does the entry's work; returns whether the request now exists. */
   post(convKey: string, snapshot: Snapshot, entry: OutboxEntry, ctx: PostContext): Promise<boolean>;
   onDrop(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void;
@@ -61,6 +71,8 @@ export interface OutboxOptions {
 }
 
 interface Lane {
+  /** When our view of the record was last proven current (a successful write, or a read). */
+  freshAt: number;
   done: Set<string>;
   maybePosted: Set<string>;
   opened: boolean;
@@ -134,6 +146,7 @@ export class Outbox {
       takeover?: string[] | undefined;
     },
   ): Promise<{ result: R; snapshot: Snapshot | undefined }> {
+    await this.o.registered();
     let indexedAt: string | null = null;
     for (;;) {
       const { result, snapshot } = await this.o.store.update(
@@ -155,6 +168,19 @@ export class Outbox {
       }
       if (result.done.takeover) this.start(convKey, result.done.takeover);
       return { result: result.done.result, snapshot };
+    }
+  }
+
+  /**
+   * After a write whose answer was lost but which landed (seen by a read): if it gave us the
+   * lease, work on it now (its entries may have been posted already: checked first).
+   */
+  adopt(convKey: string, record: ConversationRecord): void {
+    if (record.lease?.owner === this.o.instanceId) {
+      this.start(
+        convKey,
+        record.outbox.map((e) => e.key),
+      );
     }
   }
 
@@ -214,7 +240,14 @@ export class Outbox {
   private start(convKey: string, maybePosted: readonly string[]): void {
     let lane = this.lanes.get(convKey);
     if (!lane) {
-      lane = { done: new Set(), maybePosted: new Set(), opened: false, attempts: 0, notBefore: 0 };
+      lane = {
+        freshAt: this.o.clock.now(),
+        done: new Set(),
+        maybePosted: new Set(),
+        opened: false,
+        attempts: 0,
+        notBefore: 0,
+      };
       this.lanes.set(convKey, lane);
     }
     for (const key of maybePosted) lane.maybePosted.add(key);
@@ -226,7 +259,10 @@ export class Outbox {
     const lane = this.lanes.get(convKey);
     if (!lane) return 'idle';
     const now = this.o.clock.now();
-    const snapshot = this.o.store.cached(convKey) ?? (await this.o.store.read(convKey));
+    let snapshot = this.o.store.cached(convKey) ?? (await this.o.store.read(convKey));
+    if (snapshot?.record.lease?.owner !== this.o.instanceId) {
+      snapshot = await this.o.store.read(convKey); // decide from a fresh read, not a cached one
+    }
     const lease = snapshot?.record.lease;
     if (!snapshot || lease?.owner !== this.o.instanceId) {
       // Another instance took over (our lease ran out): its work now.
@@ -241,6 +277,14 @@ export class Outbox {
     if (now < lane.notBefore)
       return { retryInMs: Math.min(lane.notBefore - now, this.o.leaseMs / 3) };
     const head = pending[0]!;
+    const hold = this.o.holdMs();
+    if (hold > 0) {
+      // Several instances: post an entry only once it is `hold` old, and only from a view of
+      // the record proven current after that, so an earlier entry written late is seen first.
+      const age = now - head.at;
+      if (age < hold) return { retryInMs: hold - age };
+      if (lane.freshAt < head.at + hold) return this.settle(convKey, lane);
+    }
     try {
       const opened = await this.o.post(convKey, snapshot, head, {
         maybePosted: lane.maybePosted.has(head.key),
@@ -279,12 +323,14 @@ export class Outbox {
   /** Drops done entries, renews or releases the lease; stops the lane when done or replaced. */
   private async settle(convKey: string, lane: Lane): Promise<'again' | 'idle'> {
     const done = new Set(lane.done);
+    const startedAt = this.o.clock.now();
     const { result } = await this.o.store.update(convKey, (current) => {
       const s =
         current &&
         settle(current, done, lane.opened, this.o.instanceId, this.o.clock.now(), this.o.leaseMs);
       return { next: s?.next, result: s ? s.remaining.length : -1 };
     });
+    lane.freshAt = startedAt;
     for (const key of done) lane.done.delete(key);
     if (result > 0) return 'again';
     this.lanes.delete(convKey);

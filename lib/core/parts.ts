@@ -42,11 +42,17 @@ export interface EngineDeps {
   handoffLimitMs?: number;
   /** How long failing sends of agent messages to the user are retried. */
   deliveryMaxAgeMs?: number;
+  /**
+   * With several instances, how long a post waits so that an earlier turn's write from another
+   * instance, landing late, still goes first (see README, Running several instances).
+   */
+  reorderWindowMs?: number;
 }
 
 export const DEFAULT_LEASE_MS = 60_000;
 export const DEFAULT_HANDOFF_LIMIT_MS = 60_000;
 export const DEFAULT_DELIVERY_MAX_AGE_MS = 15 * 60 * 1000;
+export const DEFAULT_REORDER_WINDOW_MS = 1000;
 
 /** The composition root of the core: builds every part once, from settings and deps. */
 export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
@@ -93,6 +99,24 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
   let handoff: Handoff | undefined;
   let delivery: Delivery | undefined;
   const handoffLimitMs = deps.handoffLimitMs ?? DEFAULT_HANDOFF_LIMIT_MS;
+  const reorderWindowMs = deps.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS;
+  /** Live instances, as the last heartbeat saw them (unknown before it: assume others). */
+  const peers = { alive: 0 };
+  const instances = new Instances(storage, instanceId, leaseMs);
+  /** The first heartbeat, written before any lease or claim is taken (retried after a failure). */
+  let registering: Promise<void> | undefined;
+  const registered = (): Promise<void> => {
+    registering ??= instances.beat(clock.now()).then(
+      (beat) => {
+        peers.alive = beat.alive;
+      },
+      (err: unknown) => {
+        registering = undefined;
+        throw err;
+      },
+    );
+    return registering;
+  };
   const outbox = new Outbox({
     store,
     index: outboxIndex,
@@ -103,6 +127,9 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     concurrency: settings.mirrorConcurrency,
     // The user is waiting for a handoff: its routing has the handoff limit, not a day.
     maxAgeOf: (entry) => (entry.kind === 'handoff' ? handoffLimitMs : settings.mirrorMaxAgeMs),
+    // Alone (as the last heartbeat says), nobody else's writes can land late: no wait.
+    holdMs: () => (peers.alive === 1 ? 0 : reorderWindowMs),
+    registered,
     post: async (convKey, snapshot, entry, ctx) => {
       if (entry.kind === 'handoff') await handoff!.route(convKey, snapshot, entry, ctx);
       else await mirror.post(convKey, snapshot.record, entry, ctx);
@@ -144,6 +171,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     concurrency: settings.mirrorConcurrency,
     maxAgeMs: deps.deliveryMaxAgeMs ?? DEFAULT_DELIVERY_MAX_AGE_MS,
     ownSenders,
+    registered,
     onError,
   });
   const subscriptions = new Subscriptions({
@@ -162,8 +190,6 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     knownSecrets: (refresh) => subscriptions.knownSecrets(refresh),
     ownSenders,
   });
-  const instances = new Instances(storage, instanceId, leaseMs);
-
   function dropped(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void {
     const cause = error instanceof Error ? error.message : String(error);
     if (entry.kind === 'handoff') {
@@ -200,6 +226,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     subscriptions,
     webhook,
     instances,
+    peers,
   };
 }
 

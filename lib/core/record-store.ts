@@ -101,12 +101,17 @@ export class RecordStore {
       if (!next) return { result, snapshot: known };
       const value = next as unknown as Record<string, unknown>;
       let eTag: string | null;
-      if (known) {
-        this.ops.replace++;
-        eTag = await this.storage.replace(key, value, known.eTag);
-      } else {
-        this.ops.create++;
-        eTag = await this.storage.create(key, value);
+      try {
+        if (known) {
+          this.ops.replace++;
+          eTag = await this.storage.replace(key, value, known.eTag);
+        } else {
+          this.ops.create++;
+          eTag = await this.storage.create(key, value);
+        }
+      } catch (err) {
+        this.cache.delete(convKey); // the write may have landed: what we knew is stale
+        throw err;
       }
       if (eTag !== null) {
         const snapshot = { record: next, eTag };

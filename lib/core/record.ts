@@ -176,14 +176,34 @@ export function append(
   leaseMs: number,
 ): { next: ConversationRecord; ownsLease: boolean } {
   const ownsLease = mayLease(record, me, now);
+  // Idempotent: a write retried after a lost response finds its entries there already.
+  const known = new Set(record.outbox.map((e) => e.key));
   const next: ConversationRecord = {
     ...record,
-    outbox: [...record.outbox, ...entries],
+    outbox: inOrder(
+      record.outbox,
+      entries.filter((e) => !known.has(e.key)),
+    ),
     indexed: true,
     touched: now,
   };
   if (ownsLease) next.lease = { owner: me, until: now + leaseMs };
   return { next, ownsLease };
+}
+
+/**
+ * Entries are kept in the order they happened (`at`, the capturing instance's clock), not the
+ * order their writes landed: a turn's write may land after the next turn's, handled by another
+ * instance a few milliseconds later. Equal times keep the order of writing.
+ */
+function inOrder(outbox: readonly OutboxEntry[], entries: readonly OutboxEntry[]): OutboxEntry[] {
+  const out = [...outbox];
+  for (const e of entries) {
+    let i = out.length;
+    while (i > 0 && out[i - 1]!.at > e.at) i--;
+    out.splice(i, 0, e);
+  }
+  return out;
 }
 
 /**

@@ -55,19 +55,22 @@ export class TurnBatch {
     this.push('bot', activity);
   }
 
-  /** Starts a handoff; false if the conversation already was with a human. */
-  async handoff(ref: ConversationRef, trigger: HandoffTrigger): Promise<boolean> {
+  /**
+   * Starts a handoff; false if the conversation already was with a human. `notice`: what the
+   * user is about to be told ("connecting"), stored with the switch so it is mirrored even if
+   * the instance dies right after telling them.
+   */
+  async handoff(ref: ConversationRef, trigger: HandoffTrigger, notice = ''): Promise<boolean> {
     this.state ??= { convKey: this.sink.keyOf(ref), ref, mode: 'bot', snapshot: undefined };
-    const entry: HandoffEntry = {
-      key: randomUUID(),
-      kind: 'handoff',
-      at: this.sink.now(),
-      trigger,
-    };
-    const before = [...this.entries];
-    const started = await this.sink.beginHandoff(this.state, entry, before);
+    const at = this.sink.now();
+    const entry: HandoffEntry = { key: randomUUID(), kind: 'handoff', at, trigger };
+    const said: OutboxEntry[] = notice
+      ? [{ key: randomUUID(), kind: 'bot', at, activity: { type: 'message', text: notice } }]
+      : [];
+    const taken = this.entries.length;
+    const started = await this.sink.beginHandoff(this.state, entry, [...this.entries, ...said]);
     if (started) {
-      this.entries.splice(0, before.length);
+      this.entries.splice(0, taken);
       this.state = { ...this.state, mode: 'handoff', snapshot: undefined };
     }
     return started;
