@@ -49,6 +49,8 @@ export class Engine {
   private pending = new Map<string, Pending[]>();
   private flushTimer: unknown;
   private retrying = 0;
+  /** Appends in flight (their lanes start when they land). */
+  private appending = 0;
   private readonly lastSync = new Map<string, number>();
   private timer: unknown;
   private subscribed = false;
@@ -130,7 +132,7 @@ export class Engine {
   async whenIdle(): Promise<void> {
     for (;;) {
       await Promise.all([this.p.outbox.whenIdle(), this.p.delivery.whenIdle()]);
-      if (this.pending.size === 0 && this.retrying === 0) {
+      if (this.pending.size === 0 && this.retrying === 0 && this.appending === 0) {
         if (this.p.outbox.size === 0 && this.p.delivery.size === 0) return;
       } else {
         await new Promise<void>((r) => this.clock.setTimeout(r, 1));
@@ -149,9 +151,9 @@ export class Engine {
    */
   async turn(ref: ConversationRef): Promise<TurnState> {
     const convKey = keyOf(ref);
-    let snapshot: Snapshot | undefined;
+    let snapshot: Snapshot | null | undefined;
     try {
-      snapshot = await this.p.store.read(convKey);
+      snapshot = (await this.p.store.read(convKey)) ?? null;
     } catch (err) {
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
     }
@@ -216,6 +218,7 @@ export class Engine {
   }
 
   private async append(convKey: string, item: Pending): Promise<void> {
+    this.appending++;
     try {
       await this.p.outbox.append(convKey, item.state.ref, item.entries, item.state.snapshot);
     } catch (err) {
@@ -230,6 +233,8 @@ export class Engine {
         this.retrying--;
         void this.append(convKey, { ...item, state: { ...item.state, snapshot: undefined } });
       }, delay);
+    } finally {
+      this.appending--;
     }
   }
 

@@ -77,7 +77,7 @@ export class Handoff {
     ref: ConversationRef,
     entry: HandoffEntry,
     before: readonly OutboxEntry[],
-    hint: Snapshot | undefined,
+    hint: Snapshot | null | undefined,
   ): Promise<boolean> {
     let started: boolean;
     try {
@@ -243,23 +243,34 @@ export class Handoff {
     convKey: string,
     transition: (record: ConversationRecord) => ConversationRecord | undefined,
   ): Promise<boolean> {
-    const { result } = await this.o.store.update(convKey, (current) => {
-      const next = current && transition(current);
-      return { next, result: next !== undefined };
-    });
+    let result: boolean;
+    try {
+      ({ result } = await this.o.store.update(convKey, (current) => {
+        const next = current && transition(current);
+        return { next, result: next !== undefined };
+      }));
+    } catch (err) {
+      this.o.notices(convKey); // the write may have landed with its notice: look and send it
+      throw err;
+    }
     if (result) this.o.notices(convKey);
     return result;
   }
 
   private armDeadline(convKey: string, key: string, at: number): void {
+    this.failAfter(convKey, key, Math.max(0, at + this.decideWithinMs - this.o.clock.now()));
+  }
+
+  private failAfter(convKey: string, key: string, waitMs: number): void {
     this.clearDeadline(convKey);
-    const wait = Math.max(0, at + this.decideWithinMs - this.o.clock.now());
     const timer = this.o.clock.setTimeout(() => {
       this.deadlines.delete(convKey);
-      this.fail(convKey, key, 'no agent could be reached in time').catch((err: unknown) =>
-        this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey })),
-      );
-    }, wait);
+      this.fail(convKey, key, 'no agent could be reached in time').catch((err: unknown) => {
+        this.o.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
+        // Storage failed: try again in a second (a no-op once the handoff is settled).
+        if (!this.deadlines.has(convKey)) this.failAfter(convKey, key, 1000);
+      });
+    }, waitMs);
     (timer as { unref?: () => unknown }).unref?.();
     this.deadlines.set(convKey, timer);
   }

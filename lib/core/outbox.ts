@@ -115,7 +115,7 @@ export class Outbox {
     convKey: string,
     ref: ConversationRef,
     entries: readonly OutboxEntry[],
-    hint?: Snapshot,
+    hint?: Snapshot | null,
   ): Promise<Snapshot | undefined> {
     const { snapshot } = await this.write(convKey, hint, (current) => {
       const now = this.o.clock.now();
@@ -139,7 +139,7 @@ export class Outbox {
    */
   async write<R>(
     convKey: string,
-    hint: Snapshot | undefined,
+    hint: Snapshot | null | undefined,
     change: (current: ConversationRecord | undefined) => {
       next: ConversationRecord | undefined;
       result: R;
@@ -163,7 +163,7 @@ export class Outbox {
       if ('needIndex' in result) {
         await this.o.index.add(convKey);
         indexedAt = result.needIndex;
-        hint = snapshot;
+        hint = snapshot ?? null; // decide on what we read before the index add (or its absence)
         continue;
       }
       if (result.done.takeover) this.start(convKey, result.done.takeover);

@@ -32,7 +32,8 @@ export interface UpdateOutcome<R> {
 }
 
 const MAX_ATTEMPTS = 50;
-const CACHE_SIZE = 512;
+/** Records of conversations with work in flight; more than the concurrency, a few MB at most. */
+const CACHE_SIZE = 4096;
 
 export class RecordStore {
   private readonly cache = new Map<string, Snapshot>();
@@ -52,19 +53,19 @@ export class RecordStore {
   }
 
   /**
-   * Compare-and-set. `hint` is a snapshot the caller read (e.g. at the start of the turn): used
-   * when no newer one of ours is cached, it saves a read.
+   * Compare-and-set. `hint` is a snapshot the caller read (e.g. at the start of the turn), or
+   * `null` when that read found no record: used when no newer one of ours is cached, it saves
+   * a read.
    */
   update<R>(
     convKey: string,
     change: (current: ConversationRecord | undefined, eTag: string | undefined) => Change<R>,
-    hint?: Snapshot,
+    hint?: Snapshot | null,
+    options: { trustCache?: boolean } = {},
   ): Promise<UpdateOutcome<R>> {
     const previous = this.chains.get(convKey) ?? Promise.resolve();
-    const run = previous.then(
-      () => this.casLoop(convKey, change, hint),
-      () => this.casLoop(convKey, change, hint),
-    );
+    const loop = () => this.casLoop(convKey, change, hint, options.trustCache === true);
+    const run = previous.then(loop, loop);
     this.chains.set(convKey, run);
     void run.then(
       () => this.unchain(convKey, run),
@@ -90,15 +91,28 @@ export class RecordStore {
   private async casLoop<R>(
     convKey: string,
     change: (current: ConversationRecord | undefined, eTag: string | undefined) => Change<R>,
-    hint: Snapshot | undefined,
+    hint: Snapshot | null | undefined,
+    trustCache: boolean,
   ): Promise<UpdateOutcome<R>> {
     const key = storageKeys.conversation(convKey);
-    let known: Snapshot | undefined | null = this.cache.get(convKey) ?? (hint?.eTag ? hint : null);
+    // null: we know nothing (read first); undefined: there is no record (create-only).
+    let known: Snapshot | undefined | null =
+      this.cache.get(convKey) ?? (hint === null ? undefined : hint?.eTag ? hint : null);
+    let fresh = false;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       // null: we know nothing (read); undefined: we read that there is no record.
-      if (known === null) known = await this.read(convKey);
+      if (known === null) {
+        known = await this.read(convKey);
+        fresh = true;
+      }
       const { next, result } = change(known ? clone(known.record) : undefined, known?.eTag);
-      if (!next) return { result, snapshot: known };
+      if (!next) {
+        // "Nothing to change" is a decision too: take it on what storage says now, not on what
+        // we remembered or were given (another instance may have written since).
+        if (fresh || trustCache) return { result, snapshot: known };
+        known = null;
+        continue;
+      }
       const value = next as unknown as Record<string, unknown>;
       let eTag: string | null;
       try {
@@ -121,6 +135,7 @@ export class RecordStore {
       this.ops.conflict++;
       this.cache.delete(convKey);
       known = null;
+      fresh = false;
     }
     throw new TiledeskError(
       'TILEDESK_STORAGE',

@@ -78,6 +78,8 @@ export interface ConversationRecord {
 
 /** How long delivered ids are remembered past the newest delivered message (createdAt time). */
 export const DELIVERED_WINDOW_MS = 10 * 60 * 1000;
+/** At most this many delivered ids are kept (agents do not write 50 messages in a moment). */
+export const MAX_DELIVERED_IDS = 50;
 
 const Lease = z.object({ owner: z.string(), until: z.number() });
 const Schema = z.object({
@@ -420,8 +422,14 @@ export function markDelivered(
     delivered[m.id] = m.createdAt;
     if (m.createdAt > newest) newest = m.createdAt;
   }
-  const floor = maxString(record.floor, shiftIso(newest, -DELIVERED_WINDOW_MS));
+  let floor = maxString(record.floor, shiftIso(newest, -DELIVERED_WINDOW_MS));
   for (const [id, at] of Object.entries(delivered)) if (at < floor) delete delivered[id];
+  // Bounded in size too: past the newest MAX_DELIVERED_IDS, the floor moves up.
+  const kept = Object.entries(delivered).sort((a, b) => (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0));
+  for (const [id, at] of kept.slice(MAX_DELIVERED_IDS)) {
+    delete delivered[id];
+    floor = maxString(floor, `${at}\u0000`); // just above: that message counts as settled
+  }
   const next: ConversationRecord = { ...record, delivered, floor };
   if (ours) delete next.claim;
   return next;

@@ -16,8 +16,11 @@ export interface TurnState {
   convKey: string;
   ref: ConversationRef;
   mode: 'bot' | 'handoff';
-  /** The record as read (its eTag saves a read when the turn's work is written). */
-  snapshot: Snapshot | undefined;
+  /**
+   * The record as read (its eTag saves a read when the turn's work is written); `null`: the
+   * read found none; `undefined`: not read.
+   */
+  snapshot: Snapshot | null | undefined;
 }
 
 export interface TurnSink {

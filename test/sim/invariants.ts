@@ -271,7 +271,9 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
     );
     const toldAt = Math.min(resolution?.at ?? Infinity, attempt?.at ?? Infinity);
     const crash = crashedAfter(o, t.instance, t.seq);
-    const limit = o.handoffLimitMs + (crash ? o.crashGraceMs : 0);
+    // Whichever instance was working on it (routing, telling the user) may have crashed.
+    const anyCrash = o.crashes.some((x) => x.seq > t.seq);
+    const limit = o.handoffLimitMs + (anyCrash ? o.crashGraceMs : 0);
     const what = `${c}: the handoff triggered by turn ${t.n} (on ${t.instance} at +${seconds(t.at)})`;
     if (!t.durable && crash) {
       if (!resolution || resolution.at - t.at > limit) {
@@ -289,7 +291,7 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
       );
     } else if (toldAt - t.at > limit) {
       v.violations.push(
-        `[invariant 3] ${what} was resolved after ${seconds(toldAt - t.at)} ("${resolution?.text ?? attempt?.text}"), limit ${seconds(limit)}${crash ? ' (crash grace included)' : ''}`,
+        `[invariant 3] ${what} was resolved after ${seconds(toldAt - t.at)} ("${resolution?.text ?? attempt?.text}"), limit ${seconds(limit)}${anyCrash ? ' (crash grace included)' : ''}`,
       );
     }
   });

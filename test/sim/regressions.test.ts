@@ -2,7 +2,7 @@
  * Deterministic scenarios for defects the simulation found in the current lib. Each one FAILS on
  * the lib as it is (before the state-layer rewrite) and must pass once it lands. They use the
  * simulated world (world.ts) with a FIFO scheduler: concurrent calls take effect in the order
- * they were made, so "at once" means "interleaved step by step". Run with SIM=1 (see world.ts).
+ * they were made, so "at once" means "interleaved step by step". Part of `npm test` (SIM=0 skips them).
  */
 import { expect } from 'chai';
 import type { WorldPlan } from './scripts';

@@ -34,8 +34,8 @@
  * 4. Nothing is left pending: `whenIdle()` resolves; `storedLeftovers(storage)` is empty.
  * 5. At most one `handoff.status completed` per close.
  *
- * RUNNING / REPRODUCING (SIM=1: off by default while the lib fails them, see world.ts)
- *   SIM=1 npx mocha test/sim/simulation.test.ts --grep "simulation"
+ * RUNNING / REPRODUCING (part of `npm test`; SIM=0 skips it)
+ *   npx mocha test/sim/simulation.test.ts --grep "simulation"
  *   SIM_RUNS=2000 … runs per property (no time budget then); SIM_SEED=123 … another seed
  *   (default 20260105); SIM_NO_SHRINK=1 … report the first failing run without shrinking it;
  *   SIM_SURVEY=1 … do every run, then list each kind of violation with its count and one
@@ -44,7 +44,7 @@
  *   (.mocharc.json's `spec` loads every test file; `--grep` keeps the run to these tests.)
  * A failure prints its seed, its fast-check path and the exact command that replays just that
  * run (shrunk), e.g.
- *   SIM=1 SIM_SEED=20260105 SIM_PATH="0:1:0" npx mocha test/sim/simulation.test.ts --grep "crashes and restarts"
+ *   SIM_SEED=20260105 SIM_PATH="0:1:0" npx mocha test/sim/simulation.test.ts --grep "crashes and restarts"
  * then the violations, the plan, the world's counters and the end of the run's trace (the whole
  * trace is written to a file in the temp directory, named in the message).
  */
@@ -202,7 +202,7 @@ function report(
   const path = details.counterexamplePath ?? '';
   const lines = [
     `Simulation "${title}" failed (seed ${SEED}, path "${path}", after ${details.numRuns} run(s) and ${details.numShrinks} shrink(s)).`,
-    `Reproduce: SIM=1 SIM_SEED=${SEED} SIM_PATH="${path}" npx mocha test/sim/simulation.test.ts --grep "${title}"`,
+    `Reproduce: SIM_SEED=${SEED} SIM_PATH="${path}" npx mocha test/sim/simulation.test.ts --grep "${title}"`,
   ];
   if (!last) {
     lines.push(String(details.errorInstance ?? 'no failure recorded'));

@@ -11,6 +11,7 @@ import {
   isDelivered,
   isIdle,
   markDelivered,
+  MAX_DELIVERED_IDS,
   newRecord,
   type OutboxEntry,
   parseRecord,
@@ -193,6 +194,15 @@ describe('conversation record transitions (pure)', () => {
       r = markDelivered(r, 0, [m('b', DELIVERED_WINDOW_MS + 1000)], 'i1')!;
       expect(Object.keys(r.delivered)).to.deep.equal(['b']);
       expect(isDelivered(r, m('a', 0))).to.equal(true);
+    });
+
+    it('keeps at most MAX_DELIVERED_IDS ids; the older ones count as settled by the floor', () => {
+      let r = rec();
+      const all = Array.from({ length: MAX_DELIVERED_IDS + 5 }, (_, i) => m(`id${i}`, i * 1000));
+      r = markDelivered(r, 0, all, 'i1')!;
+      expect(Object.keys(r.delivered)).to.have.length(MAX_DELIVERED_IDS);
+      for (const x of all) expect(isDelivered(r, x), x.id).to.equal(true);
+      expect(isDelivered(r, m('new', (MAX_DELIVERED_IDS + 10) * 1000))).to.equal(false);
     });
 
     it('a stale claim with nothing left to send is cleared', () => {
