@@ -99,8 +99,15 @@ export class Handoff {
         };
       }));
     } catch (err) {
-      // A write whose answer was lost may have landed: look before saying it did not.
-      const stored = await this.o.store.read(convKey).catch(() => undefined);
+      // A write whose answer was lost may have landed: look before saying it did not (a read
+      // failing too is tried again twice; after that we say no: a storage outage).
+      let stored;
+      for (let i = 0; i < 3 && stored === undefined; i++) {
+        stored = await this.o.store.read(convKey).then(
+          (s) => s ?? null,
+          () => undefined,
+        );
+      }
       if (stored?.record.handoff?.key !== entry.key) throw err;
       this.o.outbox.adopt(convKey, stored.record);
       started = true;

@@ -339,11 +339,10 @@ describe('multi-process: real sample processes on Azurite', function () {
     );
     await until('the first messages mirrored', 10_000, () => mirrored(w, conv).length >= 4);
 
-    // A's work gets stuck: its message POSTs are held by Tiledesk (the first one stays in flight),
-    // its proactive sends hang in the channel (2.5 s), and GET …/messages fails so that B's
-    // catch-up sees no agent message while A delivers from the webhook bodies it received.
+    // A's work gets stuck: its message POSTs are held by Tiledesk (the first one stays in flight)
+    // and its proactive sends hang in the channel (2.5 s); B's catch-up finds A's live claim on
+    // the agent messages and waits for it.
     const hold = w.standin.hold({ method: 'POST', path: /\/messages$/ });
-    w.standin.injectFault({ method: 'GET', path: /\/messages$/, status: 503, times: Infinity });
     w.channel.setLatency(2_500);
     w.channel.recordArrivals = true;
     const userSays = ['s2 u1', 's2 u2', 's2 u3'];
