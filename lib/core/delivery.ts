@@ -1,23 +1,16 @@
-import { asTiledeskError, TiledeskApiError, TiledeskError } from '../errors';
+import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { TiledeskMessage } from '../tiledesk/wire';
 import { classifyMessage } from './classify-delivery';
 import type { Credentials } from './credentials';
 import type { Handoff } from './handoff';
 import type { Mirror } from './mirror';
-import {
-  type AgentMessageRef,
-  claimDelivery,
-  claimNotices,
-  type ConversationRecord,
-  isDelivered,
-  markDelivered,
-  noticesSent,
-} from './record';
+import { type ConversationRecord } from './record';
+import { isDelivered } from './record-delivery';
 import type { RecordStore } from './record-store';
-import { backoffMs, isPermanentChannelError } from './retry';
+import { backoffMs } from './retry';
 import { Scheduler } from './scheduler';
-import { toUserActivity } from './to-activity';
+import { newSendState, refOf, type SendState, ToUser } from './to-user';
 import type { Clock, UserChannel } from './types';
 
 /**
@@ -27,11 +20,9 @@ import type { Clock, UserChannel } from './types';
  * so agent messages reach the user in Tiledesk's order even when webhooks arrive late, twice, out
  * of order or not at all (tiledesk-api.md §5.3: no ordering, 3 attempts, then lost).
  *
- * Each batch is at-least-once: claimed in the record (a lease) → sent → marked delivered. Another
- * instance seeing a live claim waits for it; a claim whose holder died runs out and the messages
- * are sent again (the duplicate window: a crash between a send and its mark). A failed send is
- * retried with backoff (holding no slot) for up to `maxAgeMs`, a permanent channel error
- * (403/404) is not; either way the user's later messages still flow.
+ * What is found is sent by `ToUser` (at least once: claim → send → record), in the order the
+ * user must hear it: notices already decided, an agent joining, the agent's messages, a close.
+ * A conversation waiting for a retry holds no slot.
  */
 
 export interface DeliveryOptions {
@@ -54,39 +45,29 @@ export interface DeliveryOptions {
   onError(error: TiledeskError): void;
 }
 
-interface Inbox {
+interface Inbox extends SendState {
   /** Messages received by webhook, per generation (the fallback when Tiledesk cannot be read). */
   messages: Map<string, TiledeskMessage & { gen: number }>;
   /** Generations whose `request.close` arrived. */
   closed: Set<number>;
   /** Tiledesk must be read (a webhook, a catch-up); false: only notices to send. */
   sync: boolean;
-  /** Sent to the user, but the write that marks them failed: marked before anything else. */
-  unmarked: { gen: number; refs: AgentMessageRef[] } | undefined;
-  /** Notices told, but the write that drops them failed: dropped before anything else. */
-  noticesSent: Set<string>;
-  attempts: number;
-  failingSince: number | undefined;
-  /** The long failure was reported (once). */
-  reported: boolean;
   /** Since when Tiledesk's messages could not be read. */
   unreadableSince: number | undefined;
 }
 
 type StepResult = 'again' | 'idle' | { retryInMs: number };
 
-/** While another instance holds a claim, look again this often. */
-const CLAIM_POLL_MS = 200;
 /** How long delivery waits for Tiledesk to be readable before it sends webhook bodies as is. */
 const ORDER_OVER_LIVENESS_MS = 60_000;
-/** A user unreachable for long is tried this often. */
-const SLOW_RETRY_MS = 60_000;
 
 export class Delivery {
   private readonly inboxes = new Map<string, Inbox>();
   private readonly scheduler: Scheduler;
+  private readonly toUser: ToUser;
 
   constructor(private readonly o: DeliveryOptions) {
+    this.toUser = new ToUser(o);
     this.scheduler = new Scheduler({
       clock: o.clock,
       concurrency: o.concurrency,
@@ -135,11 +116,7 @@ export class Delivery {
         messages: new Map(),
         closed: new Set(),
         sync: false,
-        unmarked: undefined,
-        noticesSent: new Set(),
-        attempts: 0,
-        failingSince: undefined,
-        reported: false,
+        ...newSendState(),
         unreadableSince: undefined,
       };
       this.inboxes.set(convKey, inbox);
@@ -156,16 +133,8 @@ export class Delivery {
     const inbox = this.inboxes.get(convKey);
     if (!inbox) return 'idle';
     await this.o.registered(); // claims, like leases, need a registered owner
-    if (inbox.unmarked) {
-      const { gen, refs } = inbox.unmarked;
-      await this.mark(convKey, gen, refs);
-      inbox.unmarked = undefined;
-    }
-    if (inbox.noticesSent.size > 0) {
-      await this.dropNotices(convKey, inbox.noticesSent);
-      inbox.noticesSent = new Set();
-    }
-    let outcome = await this.sendNotices(convKey, inbox);
+    await this.toUser.recordPending(convKey, inbox);
+    let outcome: 'sent' | StepResult = await this.toUser.notices(convKey, inbox);
     if (outcome !== 'sent') return outcome;
     if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0) {
       inbox.sync = false; // a webhook during this pass sets it again
@@ -175,7 +144,7 @@ export class Delivery {
         if (outcome !== 'sent') inbox.sync = true;
       }
       if (outcome !== 'sent') return outcome;
-      outcome = await this.sendNotices(convKey, inbox);
+      outcome = await this.toUser.notices(convKey, inbox);
       if (outcome !== 'sent') return outcome;
     }
     if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0) return 'again';
@@ -221,11 +190,11 @@ export class Delivery {
       // An agent joined, or wrote (taken from the queue, or a person took over the bot's chat).
       const name = plan.joined?.name ?? plan.toSend[0]?.senderFullname;
       await this.o.handoff.accept(convKey, gen, name ?? undefined);
-      const outcome = await this.sendNotices(convKey, inbox); // "Anna joined" before Anna
+      const outcome = await this.toUser.notices(convKey, inbox); // "Anna joined" before Anna
       if (outcome !== 'sent') return outcome;
     }
     if (plan.toSend.length > 0) {
-      const outcome = await this.send(convKey, gen, plan.toSend, inbox);
+      const outcome = await this.toUser.messages(convKey, gen, plan.toSend, inbox);
       if (outcome !== 'sent') return outcome;
     }
     if (closing) await this.o.handoff.close(convKey, gen);
@@ -234,7 +203,7 @@ export class Delivery {
       if ((inbox.messages.get(id)?.gen ?? 0) <= gen) inbox.messages.delete(id);
     }
     for (const g of knownClosed) if (g <= gen) inbox.closed.delete(g);
-    this.recovered(inbox);
+    this.toUser.recovered(inbox);
     return 'sent';
   }
 
@@ -276,171 +245,6 @@ export class Delivery {
     }
     return { joined, closed, toSend };
   }
-
-  /** Claim → send in order → mark. */
-  private async send(
-    convKey: string,
-    gen: number,
-    messages: TiledeskMessage[],
-    inbox: Inbox,
-  ): Promise<'sent' | StepResult> {
-    const now = this.o.clock.now();
-    const me = this.o.instanceId;
-    const { result: claim, snapshot } = await this.o.store.update(convKey, (current) => {
-      if (!current) return { result: {} as ReturnType<typeof claimDelivery> };
-      const c = claimDelivery(current, gen, messages.map(refOf), me, now, this.o.leaseMs);
-      return { next: c.next, result: c };
-    });
-    if (claim.busyUntil !== undefined) return this.busy(claim.busyUntil, now);
-    if (!claim.granted?.length || !snapshot) return 'sent'; // nothing (left) to send
-    const byId = new Map(messages.map((m) => [m._id, m]));
-    const sent: AgentMessageRef[] = [];
-    let failure: unknown;
-    for (const ref of claim.granted) {
-      try {
-        await this.o.user.sendAgentActivities(snapshot.record.ref, [
-          toUserActivity(byId.get(ref.id)!),
-        ]);
-        sent.push(ref);
-      } catch (err) {
-        failure = err;
-        break;
-      }
-    }
-    const failed = claim.granted.slice(sent.length);
-    const verdict = failure === undefined ? 'ok' : this.verdict(inbox, failure, convKey, failed);
-    // Refused for good (the conversation is gone): settled, so it never blocks the others.
-    if (verdict === 'drop') sent.push(...failed);
-    try {
-      await this.mark(convKey, gen, sent);
-    } catch (err) {
-      inbox.unmarked = { gen, refs: sent }; // never sent twice by us: marked before anything else
-      throw err;
-    }
-    if (verdict === 'retry') return this.retryDelay(inbox);
-    this.recovered(inbox);
-    return 'sent';
-  }
-
-  private async mark(convKey: string, gen: number, refs: AgentMessageRef[]): Promise<void> {
-    const me = this.o.instanceId;
-    await this.o.store.update(convKey, (current) => ({
-      next: current && markDelivered(current, gen, refs, me),
-      result: undefined,
-    }));
-  }
-
-  /**
-   * Notices decided by handoff changes, claimed → sent → dropped. The text is retried like an
-   * agent message; the bot's `handoff.status` turn runs once (its own errors are the bot's).
-   */
-  private async sendNotices(convKey: string, inbox: Inbox): Promise<'sent' | StepResult> {
-    const now = this.o.clock.now();
-    const me = this.o.instanceId;
-    const { result: claim, snapshot } = await this.o.store.update(
-      convKey,
-      (current) => {
-        if (!current) return { result: {} as ReturnType<typeof claimNotices> };
-        const c = claimNotices(current, me, now, this.o.leaseMs);
-        return { next: c.next, result: c };
-      },
-      this.o.store.cached(convKey),
-      // Notices are sent by whoever stored them: "none" from our cache is good enough here.
-      { trustCache: true },
-    );
-    if (claim.busyUntil !== undefined) return this.busy(claim.busyUntil, now);
-    if (!claim.granted?.length || !snapshot) return 'sent';
-    const done = new Set<string>();
-    let verdict: 'ok' | 'retry' | 'drop' = 'ok';
-    for (const notice of claim.granted) {
-      try {
-        if (notice.text) await this.o.user.sendNotice(snapshot.record.ref, notice.text);
-      } catch (err) {
-        verdict = this.verdict(inbox, err, convKey, []);
-        if (verdict !== 'drop') break;
-      }
-      done.add(notice.key);
-      if (notice.status) {
-        const { state, message } = notice.status;
-        await this.o.user
-          .emitHandoffStatus(snapshot.record.ref, state, message)
-          .catch((err: unknown) =>
-            this.o.onError(asTiledeskError(err, 'TILEDESK_DELIVERY', { convKey, state })),
-          );
-      }
-    }
-    try {
-      await this.dropNotices(convKey, done);
-    } catch (err) {
-      inbox.noticesSent = done; // never told twice by us: dropped before anything else
-      throw err;
-    }
-    if (verdict === 'retry') return this.retryDelay(inbox);
-    this.recovered(inbox);
-    return 'sent';
-  }
-
-  private async dropNotices(convKey: string, keys: ReadonlySet<string>): Promise<void> {
-    const me = this.o.instanceId;
-    await this.o.store.update(convKey, (current) => ({
-      next: current && noticesSent(current, keys, me),
-      result: undefined,
-    }));
-  }
-
-  private busy(until: number, now: number): { retryInMs: number } {
-    return { retryInMs: Math.min(Math.max(until - now, 1), CLAIM_POLL_MS) };
-  }
-
-  /**
-   * What a failed send means: `drop` when the channel refuses for good (reported), else `retry`
-   * — with backoff, and once it has failed for `maxAgeMs`, reported once and then tried every
-   * minute (never dropped: the user may come back, and a crash leaves it in the record).
-   */
-  private verdict(
-    inbox: Inbox,
-    failure: unknown,
-    convKey: string,
-    failed: readonly AgentMessageRef[],
-  ): 'retry' | 'drop' {
-    const now = this.o.clock.now();
-    inbox.failingSince ??= now;
-    const permanent = isPermanentChannelError(failure);
-    const long = now - inbox.failingSince >= this.o.maxAgeMs;
-    if (permanent || (long && !inbox.reported)) {
-      inbox.reported = true;
-      this.o.onError(
-        new TiledeskError(
-          'TILEDESK_DELIVERY',
-          permanent
-            ? 'The channel refuses messages for this conversation; they are dropped'
-            : 'Could not reach the user for a long time; still trying every minute',
-          {
-            convKey,
-            messages: failed.map((m) => m.id),
-            cause: failure instanceof Error ? failure.message : String(failure),
-          },
-        ),
-      );
-    }
-    return permanent ? 'drop' : 'retry';
-  }
-
-  private retryDelay(inbox: Inbox): { retryInMs: number } {
-    const long = this.o.clock.now() - (inbox.failingSince ?? this.o.clock.now()) >= this.o.maxAgeMs;
-    if (long) return { retryInMs: SLOW_RETRY_MS };
-    return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 250, 30_000) };
-  }
-
-  private recovered(inbox: Inbox): void {
-    inbox.attempts = 0;
-    inbox.failingSince = undefined;
-    inbox.reported = false;
-  }
-}
-
-function refOf(m: TiledeskMessage): AgentMessageRef {
-  return { id: m._id, createdAt: m.createdAt ?? '' };
 }
 
 /** Tiledesk's order: createdAt, then id (ObjectIds grow with time within a server). */

@@ -5,19 +5,16 @@ import type { TiledeskRequest } from '../tiledesk/wire';
 import type { Credentials } from './credentials';
 import type { Mirror } from './mirror';
 import type { Outbox, PostContext } from './outbox';
+import { type ConversationRecord, newRecord, type Notice, type OutboxEntry } from './record';
 import {
   acceptHandoff,
   beginHandoff,
   closeRequest,
-  type ConversationRecord,
   failHandoff,
-  keysHeldByOthers,
-  newRecord,
-  type Notice,
   withNotice,
-  type OutboxEntry,
   queueHandoff,
-} from './record';
+} from './record-handoff';
+import { keysHeldByOthers } from './record-outbox';
 import type { RecordStore, Snapshot } from './record-store';
 import type { ShardedSet } from './sharded-set';
 import type { HandoffTrigger } from './triggers';
@@ -30,10 +27,12 @@ import type { Clock, ConversationRef } from './types';
  * - `route` (the outbox entry): store why on the request, then route it (`PUT …/agent`: 200 with
  *   an agent = assigned, else queued) or post the hidden `\agent`. A retry or a takeover reads
  *   the request first and never routes a request that already has an agent;
- * - the limit counts from the trigger, whatever is queued before the routing: when it passes with
- *   the routing not done, the user is told and the bot answers again;
- * - `accept` / `fail` / `close`: the user is told and `handoff.status` emitted only by the
- *   instance whose write made the change (once, whoever else sees the same event).
+ * - the limit counts from the trigger, whatever is queued before the routing: a little before
+ *   it passes with the routing not done, the handoff fails and the bot answers again;
+ * - `accept` / `fail` / `close` / queued: the notice for the user and the `handoff.status` for
+ *   the bot are stored in the very write that makes the change, so only that write's instance
+ *   decides them, and `Delivery` sends them at least once (a crash or a refused send right after
+ *   the change loses nothing).
  */
 
 export interface HandoffTexts {

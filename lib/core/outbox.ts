@@ -1,14 +1,6 @@
 import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
-import {
-  append,
-  keysHeldByOthers,
-  type ConversationRecord,
-  newRecord,
-  type OutboxEntry,
-  release,
-  settle,
-  takeOver,
-} from './record';
+import { type ConversationRecord, newRecord, type OutboxEntry } from './record';
+import { append, keysHeldByOthers, release, settle, takeOver } from './record-outbox';
 import type { RecordStore, Snapshot } from './record-store';
 import { backoffMs, isRetryable, retryAfterOf } from './retry';
 import { Scheduler } from './scheduler';

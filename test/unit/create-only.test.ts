@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { MemoryStorage } from 'botbuilder';
 import { Credentials } from '../../lib/core/credentials';
-import { append, newRecord } from '../../lib/core/record';
+import { newRecord } from '../../lib/core/record';
+import { append } from '../../lib/core/record-outbox';
 import { RecordStore } from '../../lib/core/record-store';
 import { ShardedSet } from '../../lib/core/sharded-set';
 import { systemClock } from '../../lib/core/types';

@@ -1,25 +1,25 @@
 import { expect } from 'chai';
 import {
-  acceptHandoff,
-  append,
-  beginHandoff,
-  claimDelivery,
-  closeRequest,
   type ConversationRecord,
-  DELIVERED_WINDOW_MS,
-  failHandoff,
-  isDelivered,
-  isIdle,
-  markDelivered,
-  MAX_DELIVERED_IDS,
   newRecord,
   type OutboxEntry,
   parseRecord,
-  queueHandoff,
-  release,
-  settle,
-  takeOver,
 } from '../../lib/core/record';
+import {
+  claimDelivery,
+  DELIVERED_WINDOW_MS,
+  isDelivered,
+  markDelivered,
+  MAX_DELIVERED_IDS,
+} from '../../lib/core/record-delivery';
+import {
+  acceptHandoff,
+  beginHandoff,
+  closeRequest,
+  failHandoff,
+  queueHandoff,
+} from '../../lib/core/record-handoff';
+import { append, isIdle, release, settle, takeOver } from '../../lib/core/record-outbox';
 
 const REF = { channelId: 'webchat', conversation: { id: 'c1' }, user: { id: 'u1' } };
 const LEASE = 60_000;

@@ -1,0 +1,137 @@
+import { append } from './record-outbox';
+import {
+  type ConversationRecord,
+  type HandoffState,
+  leaseIsLive,
+  type Notice,
+  type OutboxEntry,
+} from './record';
+import type { HandoffTrigger } from './triggers';
+
+/**
+ * Pure transitions of a conversation's handoff, and of the notices each change stores for the
+ * user (see record.ts for the rules every transition follows).
+ */
+
+/** Switches to human mode and queues the routing after `before` (the turn's earlier posts). */
+export function beginHandoff(
+  record: ConversationRecord,
+  entry: OutboxEntry & { kind: 'handoff'; trigger: HandoffTrigger },
+  before: readonly OutboxEntry[],
+  me: string,
+  now: number,
+  leaseMs: number,
+): { next: ConversationRecord; ownsLease: boolean } | undefined {
+  if (record.mode === 'handoff') return undefined;
+  const { next, ownsLease } = append(record, [...before, entry], me, now, leaseMs);
+  next.mode = 'handoff';
+  next.handoff = { key: entry.key, at: entry.at, trigger: entry.trigger.trigger, state: 'pending' };
+  return { next, ownsLease };
+}
+
+/** Routing said "queued". True if this write is the one that says so. */
+export function queueHandoff(
+  record: ConversationRecord,
+  key: string,
+): ConversationRecord | undefined {
+  if (record.mode !== 'handoff' || record.handoff?.key !== key) return undefined;
+  if (record.handoff.state !== 'pending') return undefined;
+  return { ...record, handoff: { ...record.handoff, state: 'queued' } };
+}
+
+/** An agent has the current request (routing answer, joined message or first agent message). */
+export function acceptHandoff(
+  record: ConversationRecord,
+  gen: number,
+  agent: string | undefined,
+  now: number,
+): ConversationRecord | undefined {
+  if (record.gen !== gen || record.handoff?.state === 'assigned') return undefined;
+  const handoff: HandoffState = record.handoff
+    ? { ...record.handoff, state: 'assigned' }
+    : // A human wrote into a conversation the bot had: they took it over.
+      { key: '', at: now, trigger: 'agent', state: 'assigned' };
+  if (agent) handoff.agent = agent;
+  return { ...record, mode: 'handoff', handoff };
+}
+
+/**
+ * Routing failed (or did not happen within the limit): back to the bot. `key` limits it to one
+ * handoff (a late failure of an old handoff must not end a newer one).
+ */
+export function failHandoff(
+  record: ConversationRecord,
+  key: string,
+): ConversationRecord | undefined {
+  if (record.mode !== 'handoff' || record.handoff?.key !== key) return undefined;
+  if (record.handoff.state !== 'pending') return undefined;
+  const next: ConversationRecord = {
+    ...record,
+    mode: 'bot',
+    outbox: record.outbox.filter((e) => e.key !== key),
+  };
+  delete next.handoff;
+  return next;
+}
+
+/**
+ * The request `gen` was closed: the next message starts a new request (posting to a closed one
+ * would not reopen it, tiledesk-api.md §2.4). `undefined` for an old or unknown request.
+ */
+export function closeRequest(
+  record: ConversationRecord,
+  gen: number,
+): { next: ConversationRecord; wasHandoff: boolean } | undefined {
+  if (record.gen !== gen) return undefined;
+  const next: ConversationRecord = {
+    ...record,
+    gen: gen + 1,
+    opened: false,
+    mode: 'bot',
+    delivered: {},
+    floor: '',
+    // Entries may have been posted to the closed request already: the poster checks there too.
+    outbox: record.outbox
+      .filter((e) => e.kind !== 'handoff')
+      .map((e) => (e.postedTo === undefined ? { ...e, postedTo: gen } : e)),
+  };
+  delete next.handoff;
+  if (next.claim && next.notices.length === 0) delete next.claim;
+  return { next, wasHandoff: record.mode === 'handoff' };
+}
+
+export function withNotice(record: ConversationRecord, notice: Notice): ConversationRecord {
+  return { ...record, notices: [...record.notices, notice] };
+}
+
+/** Claims the pending notices for sending (same claim as agent messages: one voice at a time). */
+export function claimNotices(
+  record: ConversationRecord,
+  me: string,
+  now: number,
+  leaseMs: number,
+): { next?: ConversationRecord; granted?: Notice[]; busyUntil?: number } {
+  if (leaseIsLive(record.claim, now) && record.claim.owner !== me) {
+    return { busyUntil: record.claim.until };
+  }
+  if (record.notices.length === 0) return {};
+  const granted = [...record.notices];
+  return {
+    next: { ...record, claim: { owner: me, until: now + leaseMs, ids: granted.map((n) => n.key) } },
+    granted,
+  };
+}
+
+/** Drops the notices sent (or given up) and our claim. */
+export function noticesSent(
+  record: ConversationRecord,
+  keys: ReadonlySet<string>,
+  me: string,
+): ConversationRecord | undefined {
+  const notices = record.notices.filter((n) => !keys.has(n.key));
+  const ours = record.claim?.owner === me;
+  if (notices.length === record.notices.length && !ours) return undefined;
+  const next = { ...record, notices };
+  if (ours) delete next.claim;
+  return next;
+}
