@@ -1,7 +1,7 @@
 import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import { type ConversationRecord, newRecord, type OutboxEntry } from './record';
 import { append, keysHeldByOthers, release, settle, takeOver } from './record-outbox';
-import type { RecordStore, Snapshot } from './record-store';
+import type { Change, RecordStore, Snapshot } from './record-store';
 import { backoffMs, isRetryable, retryAfterOf } from './retry';
 import { Scheduler } from './scheduler';
 import type { ShardedSet } from './sharded-set';
@@ -143,10 +143,10 @@ export class Outbox {
     for (;;) {
       const { result, snapshot } = await this.o.store.update(
         convKey,
-        (current, eTag): { next?: ConversationRecord | undefined; result: Decision<R> } => {
+        (current, eTag): Change<Decision<R>> => {
           const decided = change(current);
           if (decided.next && !current?.indexed && indexedAt !== (eTag ?? '')) {
-            return { result: { needIndex: eTag ?? '' } };
+            return { result: { needIndex: eTag ?? '' }, provisional: true };
           }
           return { next: decided.next, result: { done: decided } };
         },
@@ -326,6 +326,7 @@ export class Outbox {
     for (const key of done) lane.done.delete(key);
     if (result > 0) return 'again';
     this.lanes.delete(convKey);
+    this.o.store.forget(convKey); // idle: the next turn reads anyway
     return 'idle';
   }
 }

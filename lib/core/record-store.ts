@@ -23,6 +23,11 @@ export interface Snapshot {
 export interface Change<R> {
   next?: ConversationRecord | undefined;
   result: R;
+  /**
+   * A decision to write nothing that the caller will take again anyway (so a cached view is
+   * good enough for it): no fresh read is made for it.
+   */
+  provisional?: boolean;
 }
 
 export interface UpdateOutcome<R> {
@@ -32,8 +37,11 @@ export interface UpdateOutcome<R> {
 }
 
 const MAX_ATTEMPTS = 50;
-/** Records of conversations with work in flight; more than the concurrency, a few MB at most. */
-const CACHE_SIZE = 4096;
+/**
+ * Records of conversations with work in flight (their lanes drop them when done, see `forget`):
+ * more than the concurrency, a few MB at most.
+ */
+const CACHE_SIZE = 2048;
 
 export class RecordStore {
   private readonly cache = new Map<string, Snapshot>();
@@ -79,7 +87,7 @@ export class RecordStore {
     return this.cache.get(convKey);
   }
 
-  /** Forget what we know of a conversation (tests; after an error). */
+  /** Forget what we know of a conversation (its work is done: idle conversations hold nothing). */
   forget(convKey: string): void {
     this.cache.delete(convKey);
   }
@@ -105,11 +113,14 @@ export class RecordStore {
         known = await this.read(convKey);
         fresh = true;
       }
-      const { next, result } = change(known ? clone(known.record) : undefined, known?.eTag);
+      const { next, result, provisional } = change(
+        known ? clone(known.record) : undefined,
+        known?.eTag,
+      );
       if (!next) {
         // "Nothing to change" is a decision too: take it on what storage says now, not on what
         // we remembered or were given (another instance may have written since).
-        if (fresh || trustCache) return { result, snapshot: known };
+        if (fresh || trustCache || provisional) return { result, snapshot: known };
         known = null;
         continue;
       }
