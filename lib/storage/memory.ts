@@ -56,6 +56,8 @@ export function memoryVersionedStorage(storage: MemoryStorageLike): VersionedSto
     read: (keys) => readVersioned(storage, keys),
     async create(key, value) {
       if (storage.memory[key]) return null;
+      // '*' overwrites nothing here: absence was checked in this same tick, and MemoryStorage
+      // stores synchronously (writeNow verifies it).
       return writeNow(key, { ...withoutETag(value), eTag: '*' });
     },
     async replace(key, value, eTag) {
