@@ -1,5 +1,5 @@
 import type { Storage } from 'botbuilder';
-import { errorStatus, isRealETag, isRecord, readVersioned, withoutETag } from './items';
+import { nullOnConflict, isRealETag, isRecord, readVersioned, withoutETag } from './items';
 import type { VersionedStorage } from './versioned-storage';
 
 /** The subset of `@azure/storage-blob`'s `BlockBlobClient.upload` options used here. */
@@ -67,19 +67,17 @@ export function blobsVersionedStorage(storage: BlobsStorageLike): VersionedStora
     await storage._initialize();
     const blob = storage._containerClient.getBlockBlobClient(sanitizeBlobKey(key));
     const serialized = JSON.stringify(withoutETag(value));
-    try {
-      // Same body as BlobsStorage; it passes `serialized.length` (UTF-16 units) as the length,
-      // Content-Length is in bytes: they differ for non-ASCII text.
-      const response = await blob.upload(serialized, Buffer.byteLength(serialized), {
-        conditions,
-        blobHTTPHeaders: { blobContentType: 'application/json' },
-      });
-      return response.etag ?? '';
-    } catch (err) {
-      const status = errorStatus(err);
-      if (status !== undefined && conflicts.includes(status)) return null;
-      throw err;
-    }
+    // Same body as BlobsStorage; it passes `serialized.length` (UTF-16 units) as the length,
+    // Content-Length is in bytes: they differ for non-ASCII text.
+    const response = await nullOnConflict(
+      () =>
+        blob.upload(serialized, Buffer.byteLength(serialized), {
+          conditions,
+          blobHTTPHeaders: { blobContentType: 'application/json' },
+        }),
+      conflicts,
+    );
+    return response === null ? null : (response.etag ?? '');
   };
   return {
     guarantees: 'exact',

@@ -1,6 +1,6 @@
 import type { Storage } from 'botbuilder';
 import { escapeCosmosKey } from './cosmos-key';
-import { errorStatus, isRealETag, isRecord, readVersioned, withoutETag } from './items';
+import { nullOnConflict, isRealETag, isRecord, readVersioned, withoutETag } from './items';
 import type { VersionedStorage } from './versioned-storage';
 
 /** How `CosmosDbPartitionedStorage` stores an item (its `DocumentStoreItem`, serialised). */
@@ -84,13 +84,8 @@ export function cosmosVersionedStorage(storage: CosmosStorageLike): VersionedSto
     write: () => Promise<CosmosItemResponse>,
     conflicts: readonly number[],
   ): Promise<string | null> => {
-    try {
-      return eTagOf(await write());
-    } catch (err) {
-      const status = errorStatus(err);
-      if (status !== undefined && conflicts.includes(status)) return null;
-      throw err;
-    }
+    const response = await nullOnConflict(write, conflicts);
+    return response === null ? null : eTagOf(response);
   };
   return {
     guarantees: 'exact',

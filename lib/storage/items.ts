@@ -47,3 +47,20 @@ export function errorStatus(err: unknown): number | undefined {
   if (typeof err['code'] === 'number') return err['code'];
   return undefined;
 }
+
+/**
+ * Runs a conditional write; a failure with one of the `conflicts` statuses (the engine saying
+ * "the condition did not hold") becomes `null`, anything else is thrown.
+ */
+export async function nullOnConflict<T>(
+  write: () => Promise<T>,
+  conflicts: readonly number[],
+): Promise<T | null> {
+  try {
+    return await write();
+  } catch (err) {
+    const status = errorStatus(err);
+    if (status !== undefined && conflicts.includes(status)) return null;
+    throw err;
+  }
+}

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { MemoryStorage } from 'botbuilder';
-import { TiledeskClient, TiledeskHandoff, type TiledeskApi } from '../../lib';
+import { TiledeskHandoff, type TiledeskApi } from '../../lib';
+import { apiWith } from '../support/api-with';
 import { countDelivery, sumCounts, type DeliveryCounts } from '../support/delivery-counts';
 import { fastClock } from '../support/fast-clock';
 import { startHarness, type Harness } from '../support/harness';
@@ -123,19 +124,13 @@ describe('reliability: never lose, duplicate or reorder a message', () => {
     const { clock } = fastClock();
     // The first instance "dies" mid-post: its message posts never complete.
     let hung = 0;
-    const dying = (settings: Record<string, string | undefined>): TiledeskApi => {
-      const real = new TiledeskClient({
-        apiUrl: settings['TiledeskApiUrl']!,
-        projectId: settings['TiledeskProjectId']!,
-        timeoutMs: 5000,
-      });
-      return Object.assign(Object.create(real) as TiledeskApi, {
+    const dying = (settings: Record<string, string | undefined>): TiledeskApi =>
+      apiWith(settings, () => ({
         sendMessage: () => {
           hung++;
           return new Promise<never>(() => undefined);
         },
-      });
-    };
+      }));
     h = await startHarness({
       storage,
       makeApi: dying,

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { MemoryStorage, type StoreItems } from 'botbuilder';
-import { TiledeskClient, TiledeskHandoff, type TiledeskApi } from '../../lib';
+import { TiledeskHandoff, type TiledeskApi } from '../../lib';
+import { apiWith } from '../support/api-with';
 import { fastClock } from '../support/fast-clock';
 import { startHarness, type Harness } from '../support/harness';
 
@@ -81,24 +82,14 @@ describe('state layer regressions (issue 8)', () => {
   it('#8 a multi-part activity taken over after a crash: only the parts not posted are posted', async () => {
     const storage = new MemoryStorage();
     let posts = 0;
-    const dying = (settings: Record<string, string | undefined>): TiledeskApi => {
-      const real = new TiledeskClient({
-        apiUrl: settings['TiledeskApiUrl']!,
-        projectId: settings['TiledeskProjectId']!,
-        timeoutMs: 5000,
-      });
-      return Object.assign(Object.create(real) as TiledeskApi, {
+    const dying = (settings: Record<string, string | undefined>): TiledeskApi =>
+      apiWith(settings, (real) => ({
         // The first two posts go through, then the process "dies" mid-activity.
-        sendMessage: (
-          token: string,
-          requestId: string,
-          body: Parameters<TiledeskApi['sendMessage']>[2],
-        ) =>
+        sendMessage: (token, requestId, body) =>
           ++posts <= 2
             ? real.sendMessage(token, requestId, body)
             : new Promise<never>(() => undefined),
-      });
-    };
+      }));
     const { clock } = fastClock();
     h = await startHarness({
       storage,
