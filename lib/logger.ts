@@ -7,6 +7,12 @@ export interface Logger {
 }
 
 const noop = (): void => undefined;
+const PREFIX = '[botbuilder-tiledesk]';
+
+/** One prefix per line: error messages already start with it. */
+function prefixed(message: string): string {
+  return message.startsWith(PREFIX) ? message : `${PREFIX} ${message}`;
+}
 
 /**
  * `debug` and `info` default to no-ops, `warn` and `error` to the console. Callers never pass
@@ -16,7 +22,7 @@ export function createLogger(partial: Partial<Logger> = {}): Logger {
   return {
     debug: partial.debug ?? noop,
     info: partial.info ?? noop,
-    warn: partial.warn ?? ((m, c) => console.warn(`[botbuilder-tiledesk] ${m}`, c ?? '')),
-    error: partial.error ?? ((m, c) => console.error(`[botbuilder-tiledesk] ${m}`, c ?? '')),
+    warn: partial.warn ?? ((m, c) => console.warn(prefixed(m), c ?? '')),
+    error: partial.error ?? ((m, c) => console.error(prefixed(m), c ?? '')),
   };
 }
