@@ -79,6 +79,45 @@ describe('state layer regressions (issue 8)', () => {
     ]);
   });
 
+  it('#5 a live instance waiting out a Retry-After longer than its lease keeps its posts', async () => {
+    const storage = new MemoryStorage();
+    const leaseMs = 600;
+    h = await startHarness({
+      storage,
+      tiledesk: { leaseMs },
+      settings: { TiledeskCatchUpIntervalMs: '0' },
+    });
+    h.standin.injectFault({
+      method: 'POST',
+      path: /\/messages$/,
+      status: 429,
+      retryAfterSeconds: 2,
+      times: 1,
+    });
+    await h.user('conv-lease').say(h.bot.messagesUrl, 'wait for it');
+    // Past the first lease, a second instance starts and looks for work to take over.
+    await new Promise((r) => setTimeout(r, leaseMs + 400));
+    let otherPosts = 0;
+    const other = new TiledeskHandoff({
+      adapter: h.bot.adapter,
+      storage,
+      appSettings: h.settings,
+      leaseMs,
+      api: apiWith(h.settings, (real) => ({
+        sendMessage: (token, requestId, body) => {
+          otherPosts++;
+          return real.sendMessage(token, requestId, body);
+        },
+      })),
+    });
+    await other.start();
+    await h.settle();
+    const texts = h.standin.messages(requestOf('conv-lease').request_id).map((m) => m.text);
+    expect(texts.filter((t) => t === 'wait for it')).to.have.length(1);
+    expect(otherPosts, 'posts made by the instance that must not take over').to.equal(0);
+    await other.stop();
+  });
+
   it('#8 a multi-part activity taken over after a crash: only the parts not posted are posted', async () => {
     const storage = new MemoryStorage();
     let posts = 0;
