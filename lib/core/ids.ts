@@ -8,8 +8,19 @@ function sha256(text: string): string {
 
 /** Stable, storage-safe key of a bot conversation (channel ids may hold `|`, `;`, `:`). */
 export function conversationKey(channelId: string, conversationId: string): string {
-  return sha256(`${channelId}\n${conversationId}`).slice(0, 32);
+  const id = `${channelId}\n${conversationId}`;
+  let key = keys.get(id);
+  if (key === undefined) {
+    key = sha256(id).slice(0, 32);
+    keys.set(id, key);
+    if (keys.size > KEY_CACHE_SIZE) keys.delete(keys.keys().next().value!);
+  }
+  return key;
 }
+
+/** Every turn needs its conversation's key: a sha256 is ~15 µs, so recent ones are kept. */
+const keys = new Map<string, string>();
+const KEY_CACHE_SIZE = 1024;
 
 /**
  * The Tiledesk request id of a conversation's n-th request: `support-group-<project>-<convKey>`

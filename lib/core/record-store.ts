@@ -57,6 +57,9 @@ export class RecordStore {
     this.ops.read++;
     const item = (await this.storage.read([key])).get(key);
     if (!item) return undefined;
+    // The same eTag is the same content: what we wrote last needs no second validation.
+    const known = this.cache.get(convKey);
+    if (known && item.eTag && known.eTag === item.eTag) return known;
     return { record: this.parse(key, item.value), eTag: item.eTag };
   }
 
