@@ -4,8 +4,8 @@ import type { TiledeskSettings } from '../settings';
 import type { HandoffEntry } from './handoff';
 import { conversationKey } from './ids';
 import { createParts, type EngineDeps, type Parts } from './parts';
-import { leaseIsLive, type OutboxEntry } from './record';
-import { isIdle } from './record-outbox';
+import { Recovery } from './recovery';
+import type { OutboxEntry } from './record';
 import type { Snapshot } from './record-store';
 import { backoffMs } from './retry';
 import { TurnBatch, type TurnState } from './turn-batch';
@@ -26,10 +26,6 @@ export { TurnBatch } from './turn-batch';
  * conversation), and dropped in one write per burst once posted.
  */
 
-/** A conversation idle this long leaves the recovery index at the next full scan. */
-const UNINDEX_AFTER_MS = 10 * 60 * 1000;
-/** A full recovery scan also runs this often (compaction of the index). */
-const FULL_SCAN_EVERY_MS = 60 * 60 * 1000;
 /** The user's messages during a handoff look for missed agent messages at most this often. */
 const SYNC_ON_TURN_EVERY_MS = 5_000;
 
@@ -44,6 +40,7 @@ export class Engine {
   readonly webhook: WebhookReceiver;
   readonly logger: Logger;
   private readonly p: Parts;
+  private readonly recovery: Recovery;
   private readonly clock: Clock;
   private readonly onError: (error: TiledeskError) => void;
   /** Turns' entries not yet in storage (written on the next tick, retried on failure). */
@@ -56,15 +53,13 @@ export class Engine {
   private timer: unknown;
   private subscribed = false;
   private stopped = false;
-  private lastFullScan = Number.NEGATIVE_INFINITY;
-  private scanAgainAt: number | undefined;
-  private lastCatchUp = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly settings: TiledeskSettings,
     deps: EngineDeps,
   ) {
     this.p = createParts(settings, deps);
+    this.recovery = new Recovery(this.p, settings.catchUpIntervalMs);
     ({
       clock: this.clock,
       logger: this.logger,
@@ -260,72 +255,9 @@ export class Engine {
       }
     }
     try {
-      await this.p.outbox.renewIdleLeases();
-      const now = this.clock.now();
-      const { someoneLeft, alive } = await this.p.instances.beat(now);
-      this.p.peers.alive = alive;
-      // Someone left: its leases may outlive its heartbeat by a little, so look again one
-      // lease later, when everything it held has run out.
-      if (someoneLeft) this.scanAgainAt = now + this.p.leaseMs;
-      const again = this.scanAgainAt !== undefined && now >= this.scanAgainAt;
-      if (starting || someoneLeft || again || now - this.lastFullScan >= FULL_SCAN_EVERY_MS) {
-        if (again) this.scanAgainAt = undefined;
-        this.lastFullScan = now;
-        await this.fullScan();
-      }
-      const every = this.settings.catchUpIntervalMs;
-      if (starting || (every > 0 && now - this.lastCatchUp >= every)) {
-        this.lastCatchUp = now;
-        await this.handoffPass();
-      }
+      await this.recovery.pass(starting);
     } catch (err) {
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { step: 'recovery' }));
-    }
-  }
-
-  /** Conversations that may hold work: take over what nobody holds; drop idle ones. */
-  private async fullScan(): Promise<void> {
-    let recovered = 0;
-    for (const convKey of await this.p.outboxIndex.all()) {
-      const snapshot = await this.p.store.read(convKey);
-      if (!snapshot) continue;
-      const record = snapshot.record;
-      const now = this.clock.now();
-      if (record.outbox.length > 0 && !leaseIsLive(record.lease, now)) {
-        if (await this.p.outbox.recover(convKey)) recovered++;
-      }
-      const stranded = record.claim && !leaseIsLive(record.claim, now);
-      if (stranded || record.notices.length > 0) this.p.delivery.sync(convKey);
-      if (record.mode === 'handoff') await this.p.handoffIndex.add(convKey);
-      if (isIdle(record) && now - record.touched >= UNINDEX_AFTER_MS) await this.unindex(convKey);
-    }
-    if (recovered > 0) this.logger.info('Took over pending Tiledesk posts', { recovered });
-  }
-
-  /**
-   * Removes an idle conversation from the recovery index: remove first, then a write that
-   * fences any append decided before the removal (it conflicts, re-reads and re-adds).
-   */
-  private async unindex(convKey: string): Promise<void> {
-    await this.p.outboxIndex.remove(convKey);
-    const { result: idle } = await this.p.store.update(convKey, (current) =>
-      current && isIdle(current)
-        ? { next: { ...current, indexed: false }, result: true }
-        : { result: false },
-    );
-    if (!idle) await this.p.outboxIndex.add(convKey);
-  }
-
-  /** Conversations with a person: routing limits, and agent messages whose webhook was lost. */
-  private async handoffPass(): Promise<void> {
-    for (const convKey of await this.p.handoffIndex.all()) {
-      const snapshot = await this.p.store.read(convKey);
-      if (!snapshot || snapshot.record.mode !== 'handoff') {
-        await this.p.handoffIndex.remove(convKey);
-        continue;
-      }
-      await this.p.handoff.checkLimit(convKey, snapshot.record);
-      this.p.delivery.sync(convKey);
     }
   }
 }
