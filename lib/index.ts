@@ -27,7 +27,7 @@ export {
   type Clock,
 } from './core/types';
 
-// Storage: any botbuilder Storage works; these say what each one guarantees
+// Storage: every botbuilder Storage works; these say what each one guarantees
 export { toVersionedStorage } from './storage/adapt';
 export { isETagConflict } from './storage/conflict';
 export { type VersionedStorage, type VersionedItem } from './storage/versioned-storage';

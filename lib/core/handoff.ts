@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
-import type { TiledeskRequest } from '../tiledesk/wire';
 import type { Credentials } from './credentials';
+import { agentName, assignedAgent, why } from './handoff-request';
 import type { Mirror } from './mirror';
 import type { Outbox, PostContext } from './outbox';
 import { type ConversationRecord, newRecord, type Notice, type OutboxEntry } from './record';
@@ -324,28 +324,4 @@ export class Handoff {
   private get leaseMs(): number {
     return this.o.outbox.leaseMs;
   }
-}
-
-function why(entry: OutboxEntry, now: number): Record<string, unknown> {
-  const t = entry.trigger ?? { trigger: 'api' };
-  return {
-    bf_handoff: {
-      trigger: t.trigger,
-      at: new Date(now).toISOString(),
-      ...(t.keyword ? { keyword: t.keyword } : {}),
-      ...(t.intent ? { intent: t.intent, score: t.score } : {}),
-      ...(t.text ? { text: t.text } : {}),
-      ...(t.context !== undefined ? { context: t.context } : {}),
-    },
-  };
-}
-
-function assignedAgent(request: TiledeskRequest): boolean {
-  return request.status === 200 && (request.participants?.length ?? 0) > 0;
-}
-
-function agentName(request: TiledeskRequest): string | undefined {
-  const agent = request.participatingAgents?.[0];
-  if (!agent) return undefined;
-  return [agent.firstname, agent.lastname].filter(Boolean).join(' ') || undefined;
 }
