@@ -10,7 +10,9 @@ import { type ConversationRecord, parseRecord } from './record';
  *   The caller gets the `result` of the attempt whose write succeeded, never of a lost one;
  * - one instance never races itself: updates of one conversation run one after the other;
  * - the eTag of our last successful write is kept (a small LRU), so the next update of a busy
- *   conversation writes without reading first. A stale one costs one conflict and one read.
+ *   conversation writes without reading first. A stale one costs one conflict and one read;
+ * - changes must not mutate the record they are given (it may be the cached one): the pure
+ *   transitions of record-*.ts all return new objects.
  */
 
 export interface Snapshot {
@@ -116,10 +118,7 @@ export class RecordStore {
         known = await this.read(convKey);
         fresh = true;
       }
-      const { next, result, provisional } = change(
-        known ? clone(known.record) : undefined,
-        known?.eTag,
-      );
+      const { next, result, provisional } = change(known?.record, known?.eTag);
       if (!next) {
         // "Nothing to change" is a decision too: take it on what storage says now, not on what
         // we remembered or were given (another instance may have written since).
@@ -177,9 +176,4 @@ export class RecordStore {
       fix: 'delete the item (it was written by another program or an older version)',
     });
   }
-}
-
-/** Changes get their own copy: a change that mutates must not corrupt the cached snapshot. */
-function clone(record: ConversationRecord): ConversationRecord {
-  return structuredClone(record);
 }

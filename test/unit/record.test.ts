@@ -15,9 +15,12 @@ import {
 import {
   acceptHandoff,
   beginHandoff,
+  claimNotices,
   closeRequest,
   failHandoff,
+  noticesSent,
   queueHandoff,
+  withNotice,
 } from '../../lib/core/record-handoff';
 import { append, isIdle, release, settle, takeOver } from '../../lib/core/record-outbox';
 
@@ -217,6 +220,48 @@ describe('conversation record transitions (pure)', () => {
       const marked = markDelivered(r, 1, [m('x', 0)], 'i1')!;
       expect(marked.claim).to.equal(undefined);
       expect(marked.delivered).to.deep.equal({});
+    });
+  });
+
+  describe('purity (the record store hands changes its cached record)', () => {
+    function deepFreeze<T>(o: T): T {
+      if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+        Object.freeze(o);
+        for (const v of Object.values(o)) deepFreeze(v);
+      }
+      return o;
+    }
+    it('no transition mutates the record it is given', () => {
+      const m = (id: string, at: number) => ({ id, createdAt: iso(at) });
+      const base = () =>
+        deepFreeze(
+          rec({
+            mode: 'handoff',
+            opened: true,
+            handoff: { key: 'h', at: 0, trigger: 'keyword', state: 'pending' },
+            outbox: [entry('a'), entry('h', 'handoff')],
+            lease: { owner: 'i1', until: 10 },
+            claim: { owner: 'i1', until: 10, ids: ['x'] },
+            notices: [{ key: 'n', text: 'hi' }],
+            delivered: { d: iso(0) },
+          }),
+        );
+      expect(() => {
+        append(base(), [entry('b')], 'i1', 5, LEASE);
+        settle(base(), new Set(['a']), true, 'i1', 5, LEASE);
+        takeOver(base(), 'i2', 50, LEASE);
+        release(base(), 'i1');
+        beginHandoff(deepFreeze(rec()), handoffEntry('h2'), [entry('u')], 'i1', 0, LEASE);
+        queueHandoff(base(), 'h');
+        acceptHandoff(base(), 0, 'A', 1);
+        failHandoff(base(), 'h');
+        closeRequest(base(), 0);
+        claimDelivery(base(), 0, [m('y', 1)], 'i1', 0, LEASE);
+        markDelivered(base(), 0, [m('y', 1)], 'i1');
+        claimNotices(base(), 'i1', 0, LEASE);
+        noticesSent(base(), new Set(['n']), 'i1');
+        withNotice(base(), { key: 'n2', text: '' });
+      }).not.to.throw();
     });
   });
 
