@@ -63,9 +63,9 @@ export function memoryVersionedStorage(storage: MemoryStorageLike): VersionedSto
     read: (keys) => readVersioned(storage, keys),
     async create(key, value) {
       if (storage.memory[key]) return null;
-      // '*' overwrites nothing here: absence was checked in this same tick, and MemoryStorage
-      // stores synchronously (writeNow verifies it).
-      return writeNow(key, { ...withoutETag(value), eTag: '*' });
+      // Absence was checked in this same tick and MemoryStorage stores synchronously (writeNow
+      // verifies it), so a write without an eTag overwrites nothing here.
+      return writeNow(key, withoutETag(value));
     },
     async replace(key, value, eTag) {
       if (!isRealETag(eTag) || eTagOf(storage.memory[key]) !== eTag) return null;
