@@ -42,7 +42,8 @@ export class Engine {
   private readonly p: Parts;
   private readonly recovery: Recovery;
   private readonly clock: Clock;
-  private readonly onError: (error: TiledeskError) => void;
+  /** Where every background failure goes (the host's `onError`, or the logger). */
+  readonly onError: (error: TiledeskError) => void;
   /** Turns' entries not yet in storage (written on the next tick, retried on failure). */
   private pending = new Map<string, Pending[]>();
   private flushTimer: unknown;

@@ -1,0 +1,173 @@
+import { asTiledeskError, type TiledeskError } from '../errors';
+import type { TiledeskSettings } from '../settings';
+import type { Engine, TurnBatch } from './engine';
+import {
+  CONTINUE_CONVERSATION,
+  HandoffEvents,
+  type Host,
+  type HostActivity,
+  type HostTurn,
+} from './host';
+import type { ProactiveTurns } from './proactive';
+import { findKeyword, type HandoffTrigger, handoffScore } from './triggers';
+import type { ChatActivity } from './types';
+
+/**
+ * The middleware's decisions for one turn, for any SDK: which turns are mirrored, when the bot
+ * is suppressed, the order in which triggers are looked for (keyword, recognizer, a
+ * `handoff.initiate` the bot sends, the code API), and the capture of what the bot really sent.
+ * Bot → Tiledesk only; Tiledesk → user goes through the engine's delivery.
+ */
+
+/** Per-turn state, kept in the SDK's `turnState` under a symbol (botbuilder's advice). */
+const SCOPE = Symbol('botbuilder-tiledesk turn');
+interface TurnScope {
+  batch: TurnBatch;
+  capturing: boolean;
+  /** Texts we send that are already stored for mirroring (the connecting notice). */
+  stored: string[];
+}
+
+export class TurnPolicy<C> {
+  constructor(
+    private readonly host: Host<C>,
+    private readonly engine: Engine,
+    private readonly settings: TiledeskSettings,
+    private readonly proactive: ProactiveTurns<C>,
+    private readonly onError: (error: TiledeskError) => void,
+  ) {}
+
+  async onTurn(context: C, next: () => Promise<void>): Promise<void> {
+    const turn = this.host.turn(context);
+    const scope: TurnScope = { batch: this.engine.batch(), capturing: false, stored: [] };
+    turn.state.set(SCOPE, scope);
+    try {
+      await this.route(context, turn, next, scope);
+    } finally {
+      scope.batch.commit(); // also when the bot threw: what it sent is mirrored
+    }
+  }
+
+  /** Starts a handoff from bot code; false if the conversation already is with a human. */
+  async handoff(context: C, handoffContext?: unknown): Promise<boolean> {
+    const trigger: HandoffTrigger = { trigger: 'api', context: handoffContext };
+    const turn = this.host.turn(context);
+    const scope = turn.state.get(SCOPE) as TurnScope | undefined;
+    if (scope) return this.begin(turn, scope, trigger);
+    const own: TurnScope = { batch: this.engine.batch(), capturing: false, stored: [] };
+    try {
+      return await this.begin(turn, own, trigger);
+    } finally {
+      own.batch.commit();
+    }
+  }
+
+  private async route(context: C, turn: HostTurn, next: () => Promise<void>, scope: TurnScope) {
+    const activity = turn.activity;
+    if (activity.type === 'event' && activity.name === CONTINUE_CONVERSATION) {
+      const intent = this.proactive.intentOf(activity);
+      if (intent?.kind === 'agent' || intent?.kind === 'notice') return next(); // never mirrored
+      if (intent?.kind === 'status') {
+        // The synthetic ContinueConversation becomes the handoff.status event the bot expects.
+        activity.name = HandoffEvents.status;
+        activity.value = {
+          state: intent.state,
+          ...(intent.message ? { message: intent.message } : {}),
+        };
+      }
+    }
+    if (activity.type !== 'message') {
+      this.capture(turn, scope);
+      return next();
+    }
+    const state = await this.engine.turn(turn.reference());
+    scope.batch.begin(state);
+    scope.batch.user(toChat(activity));
+    if (state.mode === 'handoff') return; // a human answers: the bot stays silent
+    const trigger = await this.detect(context, activity);
+    if (trigger && (await this.begin(turn, scope, trigger))) return;
+    this.capture(turn, scope);
+    await next();
+  }
+
+  private async detect(context: C, activity: HostActivity): Promise<HandoffTrigger | undefined> {
+    const text = activity.text;
+    const keyword = findKeyword(text, this.settings.handoffKeywords);
+    if (keyword) return { trigger: 'keyword', keyword, ...(text ? { text } : {}) };
+    if (!this.host.recognize) return undefined;
+    try {
+      const intents = await this.host.recognize(context);
+      const intent = this.settings.handoffIntent;
+      const score = handoffScore(intents, intent, this.settings.handoffMinScore);
+      if (score !== undefined)
+        return { trigger: 'intent', intent, score, ...(text ? { text } : {}) };
+    } catch (err) {
+      this.onError(asTiledeskError(err, 'TILEDESK_RECOGNIZER')); // never blocks the bot
+    }
+    return undefined;
+  }
+
+  private async begin(turn: HostTurn, scope: TurnScope, trigger: HandoffTrigger) {
+    // A bot that sent handoff.initiate speaks for itself; otherwise tell the user. The notice is
+    // stored (to be mirrored) in the same write as the switch, before the user sees it.
+    const notice = trigger.trigger !== 'event' ? this.settings.textConnecting : '';
+    const started = await scope.batch.handoff(turn.reference(), trigger, notice);
+    if (started && notice) {
+      this.capture(turn, scope);
+      scope.stored.push(notice);
+      await turn.send([{ type: 'message', text: notice }]);
+    }
+    return started;
+  }
+
+  /**
+   * Mirrors what the bot really sent (after the send succeeded), in order, and intercepts
+   * `handoff.initiate` events: they start a handoff and are not sent to the channel.
+   */
+  private capture(turn: HostTurn, scope: TurnScope): void {
+    if (scope.capturing) return;
+    scope.capturing = true;
+    turn.onSend(async (activities, send) => {
+      const initiations = removeHandoffInitiations(activities);
+      const responses = activities.length > 0 ? await send() : [];
+      const messages = activities.filter((a) => (a.type ?? 'message') === 'message');
+      if (messages.length > 0 || initiations.length > 0) {
+        const ref = turn.reference();
+        for (const a of messages) {
+          const stored = a.text === undefined ? -1 : scope.stored.indexOf(a.text);
+          if (stored >= 0) scope.stored.splice(stored, 1);
+          else scope.batch.bot(ref, toChat(a));
+        }
+        for (const ev of initiations) {
+          await this.begin(turn, scope, { trigger: 'event', context: ev.value });
+        }
+      }
+      for (const { index } of initiations) responses.splice(index, 0, { id: '' });
+      return responses;
+    });
+  }
+}
+
+function removeHandoffInitiations(activities: HostActivity[]): { index: number; value: unknown }[] {
+  const removed: { index: number; value: unknown }[] = [];
+  for (let i = 0; i < activities.length; i++) {
+    const a = activities[i]!;
+    if (a.type === 'event' && a.name === HandoffEvents.initiate) {
+      removed.push({ index: i + removed.length, value: a.value });
+      activities.splice(i--, 1);
+    }
+  }
+  return removed;
+}
+
+/** Shallow copy of the fields the core reads (cheap; runs inside the turn). */
+function toChat(a: HostActivity): ChatActivity {
+  const chat: ChatActivity = { type: a.type ?? 'message' };
+  if (a.id) chat.id = a.id;
+  if (a.text) chat.text = a.text;
+  if (a.locale) chat.locale = a.locale;
+  if (a.channelId) chat.channelId = a.channelId;
+  if (a.attachments?.length) chat.attachments = a.attachments;
+  if (a.suggestedActions) chat.suggestedActions = a.suggestedActions;
+  return chat;
+}
