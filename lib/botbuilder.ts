@@ -80,7 +80,11 @@ function botbuilderHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): 
     continueConversation: (reference, logic) =>
       o.adapter.continueConversationAsync(
         settings.microsoftAppId,
-        reference as Partial<ConversationReference>,
+        // A reference stored by the Agents SDK binding names the bot `agent`, botbuilder `bot`.
+        {
+          ...reference,
+          bot: reference['bot'] ?? reference['agent'],
+        } as Partial<ConversationReference>,
         logic,
       ),
     ...(bot && {

@@ -106,7 +106,7 @@ describe('reliability: never lose, duplicate or reorder a message', () => {
     h.standin.clearFaults();
 
     const next = new TiledeskHandoff({
-      adapter: h.bot.adapter,
+      adapter: h.adapter,
       storage,
       appSettings: h.settings,
       clock,
@@ -143,7 +143,7 @@ describe('reliability: never lose, duplicate or reorder a message', () => {
 
     const twoMinutesLater = fastClock({ offsetMs: 120_000 }); // the 60 s lease has run out
     const survivor = new TiledeskHandoff({
-      adapter: h.bot.adapter,
+      adapter: h.adapter,
       storage,
       appSettings: h.settings,
       clock: twoMinutesLater.clock,
@@ -166,7 +166,7 @@ describe('reliability: never lose, duplicate or reorder a message', () => {
     const gate = h.standin.hold({ method: 'POST', path: /\/messages$/ });
     await h.user('conv-live').say(h.bot.messagesUrl, 'in flight');
     await gate.waitForPending(1);
-    const other = new TiledeskHandoff({ adapter: h.bot.adapter, storage, appSettings: h.settings });
+    const other = new TiledeskHandoff({ adapter: h.adapter, storage, appSettings: h.settings });
     await other.start(); // recovery runs: the items are leased to the first instance
     gate.release();
     await h.settle();

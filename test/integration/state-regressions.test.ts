@@ -52,8 +52,8 @@ describe('state layer regressions (issue 8)', () => {
     };
     const turnErrors: unknown[] = [];
     h = await startHarness({ storage: flaky, settings: { TiledeskCatchUpIntervalMs: '0' } });
-    const onTurnError = h.bot.adapter.onTurnError;
-    h.bot.adapter.onTurnError = async (context, error) => {
+    const onTurnError = h.adapter.onTurnError;
+    h.adapter.onTurnError = async (context, error) => {
       turnErrors.push(error);
       await onTurnError?.(context, error);
     };
@@ -99,7 +99,7 @@ describe('state layer regressions (issue 8)', () => {
     await new Promise((r) => setTimeout(r, leaseMs + 400));
     let otherPosts = 0;
     const other = new TiledeskHandoff({
-      adapter: h.bot.adapter,
+      adapter: h.adapter,
       storage,
       appSettings: h.settings,
       leaseMs,
@@ -135,9 +135,9 @@ describe('state layer regressions (issue 8)', () => {
       makeApi: dying,
       tiledesk: { clock },
       settings: { TiledeskCatchUpIntervalMs: '0' },
-      logic: async (context) => {
-        if (context.activity.type !== 'message') return;
-        await context.sendActivity({
+      logic: async (turn) => {
+        if (turn.activity.type !== 'message') return;
+        await turn.send({
           text: 'Here are two files',
           attachments: [
             { contentType: 'image/png', contentUrl: 'https://example.com/a.png', name: 'a.png' },
@@ -153,7 +153,7 @@ describe('state layer regressions (issue 8)', () => {
     await h.user('conv-parts').say(h.bot.messagesUrl, 'files please');
     await h.standin.waitFor(() => posts >= 3);
     const survivor = new TiledeskHandoff({
-      adapter: h.bot.adapter,
+      adapter: h.adapter,
       storage,
       appSettings: h.settings,
       clock: fastClock({ offsetMs: 120_000 }).clock, // the dead instance's lease has run out

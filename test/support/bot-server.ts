@@ -97,6 +97,42 @@ export interface BotServer {
   stop(): Promise<void>;
 }
 
+/** A restify 11 server on 127.0.0.1 (random port) with a JSON body parser and the given routes. */
+export interface HttpServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly server: RestifyServer;
+  /** Closes the server and every open connection. */
+  stop(): Promise<void>;
+}
+
+export async function startHttpServer(
+  routes: (server: RestifyServer) => void,
+): Promise<HttpServer> {
+  const server = restify.createServer({ name: 'botbuilder-tiledesk-test-bot' });
+  server.use(restify.plugins.bodyParser());
+  routes(server);
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    server,
+    stop: () => {
+      stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.server.closeAllConnections();
+      });
+      return stopped;
+    },
+  };
+}
+
 export async function startBotServer(opts: BotServerOptions): Promise<BotServer> {
   const errors: Error[] = [];
   const adapter =
@@ -109,36 +145,11 @@ export async function startBotServer(opts: BotServerOptions): Promise<BotServer>
       errors.push(error);
     };
   }
-
-  const server = restify.createServer({ name: 'botbuilder-tiledesk-test-bot' });
-  server.use(restify.plugins.bodyParser());
-  server.post('/api/messages', async (req: RestifyRequest, res: RestifyResponse) => {
-    await adapter.process(req, res, opts.logic);
-  });
-  opts.extraRoutes?.(server);
-
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.server.off('error', reject);
-      resolve();
+  const http = await startHttpServer((server) => {
+    server.post('/api/messages', async (req: RestifyRequest, res: RestifyResponse) => {
+      await adapter.process(req, res, opts.logic);
     });
+    opts.extraRoutes?.(server);
   });
-  const url = `http://127.0.0.1:${server.address().port}`;
-
-  let stopped: Promise<void> | undefined;
-  return {
-    url,
-    messagesUrl: `${url}/api/messages`,
-    adapter,
-    server,
-    errors,
-    stop: () => {
-      stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.server.closeAllConnections();
-      });
-      return stopped;
-    },
-  };
+  return { ...http, messagesUrl: `${http.url}/api/messages`, adapter, errors };
 }

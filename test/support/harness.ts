@@ -1,18 +1,16 @@
+import { type CloudAdapter, MemoryStorage, type Storage } from 'botbuilder';
+import type { TiledeskApi, TiledeskError } from '../../lib';
+import type { Intents } from '../../lib/core/triggers';
 import {
-  ActivityHandler,
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  MemoryStorage,
-  type Storage,
-  type TurnContext,
-} from 'botbuilder';
-import {
-  TiledeskHandoff,
-  type TiledeskApi,
-  type TiledeskHandoffOptions,
-  type TiledeskError,
-} from '../../lib';
-import { startBotServer, type BotServer } from './bot-server';
+  type AnyTiledesk,
+  bind,
+  type BindingName,
+  type BoundBot,
+  type CommonOptions,
+  type TestLogic,
+  type TestTurn,
+} from './bindings';
+import { startHttpServer } from './bot-server';
 import { FakeChannel, type FakeUser } from './fake-channel';
 import { TiledeskStandIn, type StandInOptions } from './tiledesk-standin';
 
@@ -21,10 +19,15 @@ import { TiledeskStandIn, type StandInOptions } from './tiledesk-standin';
  * with the Tiledesk middleware ⇄ the Tiledesk stand-in (which posts webhooks back to the bot).
  */
 export interface Harness {
+  binding: BindingName;
   standin: TiledeskStandIn;
   channel: FakeChannel;
-  bot: BotServer;
-  tiledesk: TiledeskHandoff;
+  bot: { url: string; messagesUrl: string; errors: Error[] };
+  /** The botbuilder adapter (botbuilder-only tests; throws under the Agents SDK binding). */
+  adapter: CloudAdapter;
+  tiledesk: AnyTiledesk;
+  /** `handoff.status` (and other) events the default bot received. */
+  events: { name: string | undefined; value: unknown }[];
   storage: Storage;
   errors: TiledeskError[];
   user(
@@ -41,31 +44,20 @@ export interface Harness {
 }
 
 export interface HarnessOptions {
+  /** Which SDK binding runs the bot (default botbuilder). */
+  binding?: BindingName;
   standin?: StandInOptions;
-  /** The bot's logic; default: an echo bot ("Echo: <text>"). */
-  logic?: (context: TurnContext) => Promise<void>;
-  tiledesk?: Partial<Omit<TiledeskHandoffOptions, 'adapter'>>;
+  /** The bot's logic, SDK-neutral; default: an echo bot ("Echo: <text>") recording events. */
+  logic?: TestLogic;
+  /** A recognizer's intents for a turn. */
+  recognize?: (turn: TestTurn) => Promise<Intents>;
+  tiledesk?: Partial<CommonOptions>;
   settings?: Record<string, string>;
   storage?: Storage;
   /** Do not call tiledesk.start() (no subscriptions). */
   noStart?: boolean;
   /** Builds the Tiledesk API the middleware uses, from the resolved app settings. */
   makeApi?: (settings: Record<string, string | undefined>) => TiledeskApi;
-}
-
-export class EchoBot extends ActivityHandler {
-  readonly events: { name: string | undefined; value: unknown }[] = [];
-  constructor() {
-    super();
-    this.onMessage(async (context, next) => {
-      await context.sendActivity(`Echo: ${context.activity.text ?? ''}`);
-      await next();
-    });
-    this.onEvent(async (context, next) => {
-      this.events.push({ name: context.activity.name, value: context.activity.value });
-      await next();
-    });
-  }
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -77,28 +69,30 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await standin.start();
   const channel = new FakeChannel();
   await channel.start();
-  const adapter = new CloudAdapter(
-    new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '' }),
-  );
-  const echo = new EchoBot();
-  const logic = options.logic ?? ((context: TurnContext) => echo.run(context));
-  let webhook: TiledeskHandoff['webhookHandler'] | undefined;
+  const events: Harness['events'] = [];
+  const echo: TestLogic = async (turn) => {
+    if (turn.activity.type === 'message') await turn.send(`Echo: ${turn.activity.text ?? ''}`);
+    else if (turn.activity.type === 'event')
+      events.push({ name: turn.activity.name, value: turn.activity.value });
+  };
+  let bound: BoundBot | undefined;
   let webhookDown = false;
-  const bot = await startBotServer({
-    adapter,
-    logic,
-    extraRoutes: (server) => {
-      server.post('/api/tiledesk', async (req, res) => {
-        if (!webhook) throw new Error('webhook not ready');
-        if (webhookDown) {
-          res.statusCode = 503;
-          res.end();
-          return;
-        }
-        await webhook(req, res);
-      });
-    },
+  const http = await startHttpServer((server) => {
+    server.post('/api/messages', async (req, res) => {
+      if (!bound) throw new Error('bot not ready');
+      await bound.process(req, res);
+    });
+    server.post('/api/tiledesk', async (req, res) => {
+      if (!bound) throw new Error('webhook not ready');
+      if (webhookDown) {
+        res.statusCode = 503;
+        res.end();
+        return;
+      }
+      await bound.tiledesk.webhookHandler(req, res);
+    });
   });
+  const bot = { url: http.url, messagesUrl: `${http.url}/api/messages`, errors: [] as Error[] };
   const storage = options.storage ?? new MemoryStorage();
   const errors: TiledeskError[] = [];
   const appSettings = {
@@ -112,17 +106,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     MicrosoftAppId: '',
     ...options.settings,
   };
-  const tiledesk = new TiledeskHandoff({
-    adapter,
-    storage,
-    bot: logic,
-    onError: (e) => errors.push(e),
-    appSettings,
-    ...(options.makeApi ? { api: options.makeApi(appSettings) } : {}),
-    ...options.tiledesk,
+  const binding = options.binding ?? 'botbuilder';
+  bound = bind(binding, {
+    logic: options.logic ?? echo,
+    ...(options.recognize ? { recognize: options.recognize } : {}),
+    tiledesk: {
+      storage,
+      onError: (e) => errors.push(e),
+      appSettings,
+      ...(options.makeApi ? { api: options.makeApi(appSettings) } : {}),
+      ...options.tiledesk,
+    },
   });
-  webhook = tiledesk.webhookHandler;
-  adapter.use(tiledesk);
+  bot.errors = bound.errors;
+  const tiledesk = bound.tiledesk;
   if (!options.noStart) await tiledesk.start();
 
   const settle = async () => {
@@ -137,10 +134,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 
   return {
+    binding,
     standin,
     channel,
     bot,
+    get adapter(): CloudAdapter {
+      if (bound.name !== 'botbuilder') throw new Error('a botbuilder-only test ran on ' + binding);
+      return bound.adapter;
+    },
     tiledesk,
+    events,
     storage,
     errors,
     user: (conversationId, userId, name) => {
@@ -160,7 +163,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     stop: async () => {
       await tiledesk.stop(1000);
-      await bot.stop();
+      await http.stop();
       await channel.stop();
       await standin.stop();
     },

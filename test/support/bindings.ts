@@ -1,0 +1,152 @@
+import * as bb from 'botbuilder';
+import * as agents from '@microsoft/agents-hosting';
+import { Activity as AgentsActivity } from '@microsoft/agents-activity';
+import { TiledeskHandoff as BotbuilderHandoff, type TiledeskHandoffOptions } from '../../lib';
+import {
+  createHandoffInitiation,
+  TiledeskHandoff as AgentsHandoff,
+  type TiledeskHandoffOptions as AgentsHandoffOptions,
+} from '../../lib/agents';
+import type { Intents } from '../../lib/core/triggers';
+import type { RestifyRequest, RestifyResponse } from './bot-server';
+
+/**
+ * The two SDK bindings, driven the same way, so one behavioural suite runs on both. A test bot
+ * is written once against `TestTurn`; each driver maps it onto its SDK's `TurnContext`.
+ */
+
+export type BindingName = 'botbuilder' | 'agents';
+export const BINDINGS: readonly BindingName[] = ['botbuilder', 'agents'];
+
+/** A bot's turn, SDK-neutral: what the suite's bots do. */
+export interface TestTurn {
+  readonly activity: { type: string; name?: string; text?: string; value?: unknown };
+  send(activity: string | TestActivity): Promise<void>;
+  /** Sends the SDK's `handoff.initiate` event (botbuilder's EventFactory, or ours for agents). */
+  initiateHandoff(handoffContext: unknown): Promise<void>;
+  /** `tiledesk.handoff(context, handoffContext)`. */
+  handoff(handoffContext?: unknown): Promise<boolean>;
+}
+/** What a test bot sends besides text. */
+export interface TestActivity {
+  type?: string;
+  text?: string;
+  name?: string;
+  value?: unknown;
+  attachments?: { contentType: string; contentUrl?: string; content?: unknown; name?: string }[];
+  suggestedActions?: { actions: { type: string; title?: string; value?: unknown }[]; to: string[] };
+}
+export type TestLogic = (turn: TestTurn) => Promise<void>;
+
+/** The middleware as the suite uses it, whichever binding. */
+export type AnyTiledesk = BotbuilderHandoff | AgentsHandoff;
+
+/** The options both bindings take, minus the SDK-specific ones the driver fills in. */
+export type CommonOptions = Omit<
+  TiledeskHandoffOptions,
+  'adapter' | 'bot' | 'recognizer' | 'storage'
+> & { storage?: bb.Storage };
+
+export type BoundBot = (
+  | { name: 'botbuilder'; adapter: bb.CloudAdapter; tiledesk: BotbuilderHandoff }
+  | { name: 'agents'; adapter: agents.CloudAdapter; tiledesk: AgentsHandoff }
+) & {
+  /** Handles `POST /api/messages` (the body already parsed). */
+  process(req: RestifyRequest, res: RestifyResponse): Promise<void>;
+  /** Errors that reached the adapter's `onTurnError`. */
+  errors: Error[];
+};
+
+export interface BindOptions {
+  logic: TestLogic;
+  recognize?: (turn: TestTurn) => Promise<Intents>;
+  tiledesk: CommonOptions;
+}
+
+export function bind(name: BindingName, o: BindOptions): BoundBot {
+  return name === 'botbuilder' ? bindBotbuilder(o) : bindAgents(o);
+}
+
+function bindBotbuilder(o: BindOptions): BoundBot {
+  const errors: Error[] = [];
+  const adapter = new bb.CloudAdapter(
+    new bb.ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '' }),
+  );
+  adapter.onTurnError = async (_c, error) => void errors.push(error);
+  let tiledesk: BotbuilderHandoff;
+  const turnOf = (context: bb.TurnContext): TestTurn => ({
+    activity: context.activity,
+    send: async (a) => void (await context.sendActivity(a as Partial<bb.Activity>)),
+    initiateHandoff: async (value) =>
+      void (await context.sendActivity(bb.EventFactory.createHandoffInitiation(context, value))),
+    handoff: (value) => tiledesk.handoff(context, value),
+  });
+  const logic = (context: bb.TurnContext) => o.logic(turnOf(context));
+  tiledesk = new BotbuilderHandoff({
+    ...o.tiledesk,
+    adapter,
+    bot: logic,
+    ...(o.recognize && {
+      recognizer: {
+        recognize: async (context: bb.TurnContext) => ({
+          text: context.activity.text ?? '',
+          intents: (await o.recognize!(turnOf(context))) as bb.RecognizerResult['intents'],
+          entities: {},
+        }),
+      },
+    }),
+  });
+  adapter.use(tiledesk);
+  return {
+    name: 'botbuilder',
+    adapter,
+    tiledesk,
+    errors,
+    process: (req, res) => adapter.process(req, res, logic),
+  };
+}
+
+function bindAgents(o: BindOptions): BoundBot {
+  const errors: Error[] = [];
+  const adapter = new agents.CloudAdapter();
+  adapter.onTurnError = async (_c, error) => void errors.push(error);
+  let tiledesk: AgentsHandoff;
+  const turnOf = (context: agents.TurnContext): TestTurn => ({
+    activity: context.activity as TestTurn['activity'],
+    send: async (a) =>
+      void (await context.sendActivity(
+        (typeof a === 'string'
+          ? a
+          : AgentsActivity.fromObject({ type: 'message', ...a })) as AgentsActivity,
+      )),
+    initiateHandoff: async (value) =>
+      void (await context.sendActivity(createHandoffInitiation(context, value))),
+    handoff: (value) => tiledesk.handoff(context, value),
+  });
+  const logic = (context: agents.TurnContext) => o.logic(turnOf(context));
+  tiledesk = new AgentsHandoff({
+    ...(o.tiledesk as Omit<AgentsHandoffOptions, 'adapter'>),
+    adapter,
+    agent: logic,
+    ...(o.recognize && {
+      recognizer: {
+        recognize: async (context: agents.TurnContext) => ({
+          intents: await o.recognize!(turnOf(context)),
+        }),
+      },
+    }),
+  });
+  adapter.use(tiledesk);
+  return {
+    name: 'agents',
+    adapter,
+    tiledesk,
+    errors,
+    process: (req, res) =>
+      adapter.process(
+        req as unknown as agents.Request,
+        res as unknown as Parameters<typeof adapter.process>[1],
+        logic,
+      ),
+  };
+}
