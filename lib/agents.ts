@@ -81,9 +81,9 @@ function agentsHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): Host
     }),
     continueConversation: (reference, logic) =>
       o.adapter.continueConversation(
-        // Without an app id (local runs) an identity whose `aud` is empty means anonymous; an
-        // empty string is refused.
-        settings.microsoftAppId || { aud: '' },
+        // `MicrosoftAppId`, else the adapter's own `clientId`; without either (local runs) an
+        // identity whose `aud` is empty means anonymous (an empty string is refused).
+        settings.microsoftAppId || clientIdOf(o.adapter) || { aud: '' },
         // A reference stored by the botbuilder binding names the bot `bot`, this SDK `agent`.
         { ...reference, agent: reference['agent'] ?? reference['bot'] } as ConversationReference,
         logic,
@@ -96,6 +96,12 @@ function agentsHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): Host
       recognize: async (context: TurnContext) => (await recognizer.recognize(context)).intents,
     }),
   };
+}
+
+/** The app id the Agents SDK adapter was configured with (`clientId`; a protected field). */
+function clientIdOf(adapter: object): string | undefined {
+  const config = (adapter as { authConfig?: { clientId?: unknown } }).authConfig;
+  return typeof config?.clientId === 'string' && config.clientId ? config.clientId : undefined;
 }
 
 /** The handoff protocol's event names (the Agents SDK has none of its own). */

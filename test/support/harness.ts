@@ -47,6 +47,8 @@ export interface HarnessOptions {
   /** Which SDK binding runs the bot (default botbuilder). */
   binding?: BindingName;
   standin?: StandInOptions;
+  /** Run against an existing stand-in and channel (left running by `stop()`). */
+  shared?: { standin: TiledeskStandIn; channel: FakeChannel };
   /** The bot's logic, SDK-neutral; default: an echo bot ("Echo: <text>") recording events. */
   logic?: TestLogic;
   /** A recognizer's intents for a turn. */
@@ -61,14 +63,18 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const standin = new TiledeskStandIn({
-    commandDelayMs: 5,
-    webhookRetryDelaysMs: [20, 40],
-    ...options.standin,
-  });
-  await standin.start();
-  const channel = new FakeChannel();
-  await channel.start();
+  const standin =
+    options.shared?.standin ??
+    new TiledeskStandIn({
+      commandDelayMs: 5,
+      webhookRetryDelaysMs: [20, 40],
+      ...options.standin,
+    });
+  const channel = options.shared?.channel ?? new FakeChannel();
+  if (!options.shared) {
+    await standin.start();
+    await channel.start();
+  }
   const events: Harness['events'] = [];
   const echo: TestLogic = async (turn) => {
     if (turn.activity.type === 'message') await turn.send(`Echo: ${turn.activity.text ?? ''}`);
@@ -164,6 +170,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     stop: async () => {
       await tiledesk.stop(1000);
       await http.stop();
+      if (options.shared) return;
       await channel.stop();
       await standin.stop();
     },

@@ -40,12 +40,14 @@ export interface SampleProcessOptions {
   env: Record<string, string>;
   /** Default 30 s (two cold starts of botbuilder + tsx on 2 cores take about 5 s). */
   readyTimeoutMs?: number;
+  /** The sample to run (default the botbuilder sample, `samples/handoff-bot/index.ts`). */
+  entry?: string;
   /** Echo the process's output to this process's stderr as it comes (debugging). */
   echo?: boolean;
 }
 
 const ROOT = resolve(__dirname, '..', '..');
-const ENTRY = 'samples/handoff-bot/index.ts';
+const DEFAULT_ENTRY = 'samples/handoff-bot/index.ts';
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
@@ -62,11 +64,15 @@ export async function startSampleProcess(o: SampleProcessOptions): Promise<Sampl
     const value = process.env[key];
     if (value !== undefined) env[key] = value;
   }
-  const child = spawn(process.execPath, ['--disable-warning=DEP0111', '--import', 'tsx', ENTRY], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=DEP0111', '--import', 'tsx', o.entry ?? DEFAULT_ENTRY],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   if (child.pid === undefined) throw new Error(`sample ${o.name} did not start`);
   running.add(child);
   const output: string[] = [];
@@ -112,7 +118,7 @@ export async function startSampleProcess(o: SampleProcessOptions): Promise<Sampl
   }
 }
 
-/** The URL from the sample's "Bot listening on http://127.0.0.1:<port>: …" line. */
+/** The URL from the sample's "Bot (or Agent) listening on http://127.0.0.1:<port>: …" line. */
 async function listeningUrl(
   name: string,
   output: string[],
@@ -123,7 +129,7 @@ async function listeningUrl(
   let gone: SampleExit | undefined;
   void exited.then((e) => (gone = e));
   for (;;) {
-    const match = /Bot listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.join(''));
+    const match = /(?:Bot|Agent) listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output.join(''));
     if (match) return match[1]!;
     if (gone) {
       throw new Error(
