@@ -1,4 +1,4 @@
-import type { Storage } from 'botbuilder';
+import type { KeyValueStorage } from '../core/types';
 import { blobsVersionedStorage, isBlobsStorageLike } from './blobs';
 import { cosmosVersionedStorage, isCosmosStorageLike } from './cosmos';
 import { fallbackVersionedStorage } from './fallback';
@@ -28,7 +28,7 @@ export function isVersionedStorage(storage: unknown): storage is VersionedStorag
  * Reads always go through the storage's own `read`; items written through the adapter are
  * stored the way the storage's own `write` stores them, so both stay interchangeable.
  */
-export function toVersionedStorage(storage: Storage | VersionedStorage): VersionedStorage {
+export function toVersionedStorage(storage: KeyValueStorage | VersionedStorage): VersionedStorage {
   if (isVersionedStorage(storage)) return storage;
   if (isMemoryStorageLike(storage)) return memoryVersionedStorage(storage);
   if (isBlobsStorageLike(storage)) return blobsVersionedStorage(storage);

@@ -1,4 +1,4 @@
-import type { Storage } from 'botbuilder';
+import type { KeyValueStorage } from '../core/types';
 import { nullOnConflict, isRealETag, isRecord, readVersioned, withoutETag } from './items';
 import type { VersionedStorage } from './versioned-storage';
 
@@ -13,7 +13,7 @@ interface UploadOptions {
  * relies on: its `ContainerClient` and its `_initialize()` (creates the container once). Typed by
  * shape so that nothing from botbuilder-azure-blobs or `@azure/*` is loaded here.
  */
-export interface BlobsStorageLike extends Storage {
+export interface BlobsStorageLike extends KeyValueStorage {
   _containerClient: {
     getBlockBlobClient(blobName: string): {
       upload(

@@ -1,4 +1,4 @@
-import type { Storage } from 'botbuilder';
+import type { KeyValueStorage } from '../core/types';
 import { escapeCosmosKey } from './cosmos-key';
 import { nullOnConflict, isRealETag, isRecord, readVersioned, withoutETag } from './items';
 import type { VersionedStorage } from './versioned-storage';
@@ -37,7 +37,7 @@ export interface CosmosContainerLike {
  * sets, and `compatibilityModePartitionKey` (true for old containers without an `/id` partition
  * key: items are then addressed without a partition key).
  */
-export interface CosmosStorageLike extends Storage {
+export interface CosmosStorageLike extends KeyValueStorage {
   cosmosDbStorageOptions: { keySuffix?: string; compatibilityMode?: boolean };
   compatibilityModePartitionKey: boolean;
   container?: CosmosContainerLike;

@@ -1,4 +1,4 @@
-import type { Storage } from 'botbuilder';
+import type { KeyValueStorage } from '../core/types';
 import { isETagConflict } from './conflict';
 import { isRealETag, readVersioned, withoutETag } from './items';
 import type { VersionedStorage } from './versioned-storage';
@@ -14,7 +14,7 @@ import type { VersionedStorage } from './versioned-storage';
  *   item instead of reporting a conflict.
  * - Both return `''`: `Storage.write` does not tell the new eTag (read again to learn it).
  */
-export function fallbackVersionedStorage(storage: Storage): VersionedStorage {
+export function fallbackVersionedStorage(storage: KeyValueStorage): VersionedStorage {
   return {
     guarantees: 'fallback',
     read: (keys) => readVersioned(storage, keys),

@@ -1,4 +1,4 @@
-import type { Storage } from 'botbuilder';
+import type { KeyValueStorage } from '../core/types';
 import type { VersionedItem } from './versioned-storage';
 
 /** Internal helpers shared by the storage adapters. */
@@ -25,7 +25,7 @@ export function isRealETag(eTag: string): boolean {
 
 /** Reads through the storage's own `read`: existing keys only, `eTag` moved out of the value. */
 export async function readVersioned(
-  storage: Storage,
+  storage: KeyValueStorage,
   keys: readonly string[],
 ): Promise<Map<string, VersionedItem>> {
   const result = new Map<string, VersionedItem>();

@@ -1,4 +1,4 @@
-import type { Storage } from 'botbuilder';
+import type { KeyValueStorage } from '../core/types';
 import { isRealETag, isRecord, readVersioned, withoutETag } from './items';
 import type { VersionedStorage } from './versioned-storage';
 
@@ -7,7 +7,7 @@ import type { VersionedStorage } from './versioned-storage';
  * relies on: `memory` maps a key to the JSON of the item (with its `eTag`), or to `undefined`
  * after `delete`; `etag` is its counter; `write` stores synchronously inside its Promise executor.
  */
-export interface MemoryStorageLike extends Storage {
+export interface MemoryStorageLike extends KeyValueStorage {
   memory: Record<string, string | undefined>;
   etag: number;
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { MemoryStorage, type Storage } from 'botbuilder';
+import { MemoryStorage as AgentsMemoryStorage } from '@microsoft/agents-hosting';
 import { BlobsStorage } from 'botbuilder-azure-blobs';
 import { sanitizeBlobKey as upstreamSanitizeBlobKey } from 'botbuilder-azure-blobs/lib/sanitizeBlobKey';
 import { isVersionedStorage, toVersionedStorage } from '../../lib/storage/adapt';
@@ -349,9 +350,24 @@ describe('VersionedStorage adapters', () => {
     fallbackContract(() => new MemoryStorage());
   });
 
+  describe('Agents SDK MemoryStorage (exact, in process: same shape as botbuilder’s)', () => {
+    it('is recognised as exact', () => {
+      expect(toVersionedStorage(new AgentsMemoryStorage()).guarantees).to.equal('exact');
+    });
+    exactContract(() => new AgentsMemoryStorage());
+  });
+
   describe('isETagConflict', () => {
     it("recognises MemoryStorage's conflict error", async () => {
       const storage = new MemoryStorage();
+      await storage.write({ k: { n: 1 } });
+      const err = await rejectionOf(storage.write({ k: { n: 2, eTag: 'stale' } }));
+      expect(String(err)).to.match(/due to eTag conflict/);
+      expect(isETagConflict(err)).to.equal(true);
+    });
+
+    it("recognises the Agents SDK MemoryStorage's conflict error", async () => {
+      const storage = new AgentsMemoryStorage();
       await storage.write({ k: { n: 1 } });
       const err = await rejectionOf(storage.write({ k: { n: 2, eTag: 'stale' } }));
       expect(String(err)).to.match(/due to eTag conflict/);
