@@ -146,3 +146,6 @@ export function createHandoffInitiation(
 export function isHandoffStatus(activity: Pick<Activity, 'type' | 'name'>): boolean {
   return activity.type === 'event' && activity.name === HandoffEvents.status;
 }
+
+// Everything not tied to an SDK (settings, errors, storage adapters, the core's parts)
+export * from './common';

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { MemoryStorage } from '@microsoft/agents-hosting';
 import { startServer } from '@microsoft/agents-hosting-express';
-import { isTiledeskError } from '../../lib';
-import { TiledeskHandoff } from '../../lib/agents';
+import { isTiledeskError, TiledeskHandoff } from '../../lib/agents';
 import { createEchoAgent } from './agent';
 
 /**
