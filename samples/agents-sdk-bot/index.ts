@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
-import { MemoryStorage } from '@microsoft/agents-hosting';
-import { startServer } from '@microsoft/agents-hosting-express';
-import { isTiledeskError, TiledeskHandoff } from '../../lib/agents';
-import { createEchoAgent } from './agent';
+import { isTiledeskError } from '../../lib/agents';
+import { startAgentsSample } from './server';
 
 /**
  * `npm run sample:agents`: the echo agent with human handoff on the Microsoft 365 Agents SDK,
@@ -12,27 +10,12 @@ import { createEchoAgent } from './agent';
  */
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const agent = createEchoAgent();
-
-  // --- botbuilder-tiledesk: these lines are all an agent needs ---
-  const tiledesk = new TiledeskHandoff({
-    adapter: agent.adapter,
-    agent,
-    appSettings: process.env,
-    storage: new MemoryStorage(), // share one storage across instances in production
-  });
-  agent.adapter.use(tiledesk);
-  startServer(agent, {
-    beforeListen: (app) => app.post('/api/tiledesk', tiledesk.webhookHandler),
-  });
-  await tiledesk.start();
-  // -------------------------------------------------------------
-  const port = process.env['PORT'] || '3978';
+  const port = Number(process.env['PORT'] || 3978);
+  const sample = await startAgentsSample(process.env, port);
   console.log(
-    `Agent listening on http://127.0.0.1:${port}: POST /api/messages (channel), POST /api/tiledesk (Tiledesk webhooks)`,
+    `Agent listening on ${sample.url}: POST /api/messages (channel), POST /api/tiledesk (Tiledesk webhooks)`,
   );
-
-  const shutdown = () => void tiledesk.stop().then(() => process.exit(0));
+  const shutdown = () => void sample.stop().then(() => process.exit(0));
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 }

@@ -1,11 +1,14 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { FakeChannel } from '../../test/support/fake-channel';
 import { TiledeskStandIn } from '../../test/support/tiledesk-standin';
+import { startAgentsSample } from '../agents-sdk-bot/server';
 import { startSampleServer } from './server';
 
 /**
  * `npm run demo`: the sample bot against the local Tiledesk stand-in, no account or settings
  * needed. A scripted user talks to the bot through a fake Bot Framework channel; an agent
  * ("Anna") answers from the stand-in. Both sides are printed as they happen.
+ * `npm run demo -- --agents` runs the Microsoft 365 Agents SDK sample instead of the botbuilder one.
  */
 
 const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
@@ -26,10 +29,12 @@ async function main(): Promise<void> {
     TiledeskProjectSecret: tiledesk.projectSecret,
     TiledeskBotName: 'Echo Bot',
   };
-  const bot = await startSampleServer(
-    (url) => ({ ...env, TiledeskWebhookUrl: `${url}/api/tiledesk` }),
-    0,
-  );
+  const agents = process.argv.includes('--agents');
+  const settings = (url: string) => ({ ...env, TiledeskWebhookUrl: `${url}/api/tiledesk` });
+  const bot = agents
+    ? await startAgentsSample(settings, await freePort())
+    : await startSampleServer(settings, 0);
+  console.log(dim(`The bot runs on ${agents ? 'the Microsoft 365 Agents SDK' : 'botbuilder'}.`));
 
   console.log(
     dim(
@@ -77,6 +82,15 @@ async function main(): Promise<void> {
   await bot.stop();
   await channel.stop();
   await tiledesk.stop();
+  if (agents) process.exit(0); // the Agents SDK's startServer keeps its listener open
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
 }
 
 main().catch((err: unknown) => {
