@@ -10,6 +10,7 @@
  */
 import axios from 'axios';
 import {
+  type Activity,
   MemoryStorage,
   MemoryTranscriptStore,
   TestAdapter,
@@ -25,6 +26,7 @@ import {
   ourMiddleware,
   quiet,
   type SectionResult,
+  settingsFor,
   sleep,
   startStandin,
   userMessage,
@@ -39,6 +41,9 @@ import {
   opsJson,
   opsOf,
 } from './counting-storage';
+import { TiledeskHandoff as AgentsHandoff } from '../lib/agents';
+import type { TiledeskError } from '../lib';
+import { AgentsTestAdapter } from '../test/support/agents-test-adapter';
 import { NaiveMirror } from './naive-mirror';
 import { probeTurns, type ProbeEvent, type TurnProbe } from './storage-probe';
 import {
@@ -66,10 +71,16 @@ const HEADERS = [
   'storage ops/turn',
 ];
 
+/** A bot to run turns on: botbuilder's TestAdapter, or the Agents SDK harness. */
+interface TurnRunner {
+  processActivity(activity: Partial<Activity>, logic: typeof echo): Promise<unknown>;
+  activeQueue: unknown[];
+}
+
 interface Variant {
   key: string;
   label: string;
-  adapter: TestAdapter;
+  adapter: TurnRunner;
   samples: number[];
   /** Turns so far (its conversations are taken in turn: `conv-<key>-<n % conversations>`). */
   seq: number;
@@ -105,6 +116,22 @@ export async function turnOverhead(opts: BenchOptions): Promise<SectionResult> {
     const naive = new TestAdapter().use(new NaiveMirror(http, fast, token));
     const idle = (t: { whenIdle(): Promise<void> }, what: string) =>
       withTimeout(t.whenIdle(), 120_000, what);
+    // The same echo bot and middleware on the Microsoft 365 Agents SDK (its real CloudAdapter
+    // pipeline, connector calls queued in process): (g) bare, (h) ours, Memory, stand-in at once.
+    const bareAgents = agentsRunner(new AgentsTestAdapter());
+    const hStorage = new CountingStorage(new MemoryStorage());
+    const hAdapter = new AgentsTestAdapter();
+    const h = {
+      adapter: agentsRunner(hAdapter),
+      tiledesk: new AgentsHandoff({
+        adapter: hAdapter,
+        appSettings: settingsFor(fast),
+        storage: hStorage,
+        onError: (e) => hErrors.push(e),
+      }),
+    };
+    const hErrors: TiledeskError[] = [];
+    hAdapter.use(h.tiledesk);
     const variants: Variant[] = [
       { key: 'a', label: '(a) no middleware', adapter: bare, samples: [], seq: 0 },
       { key: 'b', label: '(b) TranscriptLogger+Memory', adapter: tlm, samples: [], seq: 0 },
@@ -135,6 +162,22 @@ export async function turnOverhead(opts: BenchOptions): Promise<SectionResult> {
         afterBlock: () => quiet(f.tiledesk, fStorage, 120_000),
         storage: fStorage,
       },
+      {
+        key: 'g',
+        label: '(g) Agents SDK, no middleware',
+        adapter: bareAgents,
+        samples: [],
+        seq: 0,
+      },
+      {
+        key: 'h',
+        label: '(h) ours on the Agents SDK, Memory',
+        adapter: h.adapter,
+        samples: [],
+        seq: 0,
+        afterBlock: () => quiet(h.tiledesk, hStorage, 120_000),
+        storage: hStorage,
+      },
     ];
 
     const run = async (v: Variant, count: number, record: boolean) => {
@@ -159,6 +202,7 @@ export async function turnOverhead(opts: BenchOptions): Promise<SectionResult> {
       for (const v of variants) if (inRound(v, round)) await run(v, block, false);
     await idle(c.tiledesk, 'warm-up (c)');
     await idle(d.tiledesk, 'warm-up (d)');
+    await idle(h.tiledesk, 'warm-up (h)');
     await quiet(f.tiledesk, fStorage, 120_000);
     const opsBefore = new Map(variants.map((v) => [v.key, v.storage?.snapshot()]));
     await slow.setLatency(200);
@@ -244,7 +288,9 @@ export async function turnOverhead(opts: BenchOptions): Promise<SectionResult> {
     const cOver = over(stats.get('c')!);
     const dOver = over(stats.get('d')!);
     const fOver = over(stats.get('f')!);
-    const errors = [...c.errors, ...d.errors, ...f.errors];
+    const errors = [...c.errors, ...d.errors, ...f.errors, ...hErrors];
+    const g = stats.get('g')!;
+    const hOver = stats.get('h')!.p50 - g.p50;
     const probeErrors = probes.flatMap(([, p]) => p.errors);
 
     // 1b: one row per kind of turn and storage.
@@ -294,7 +340,8 @@ export async function turnOverhead(opts: BenchOptions): Promise<SectionResult> {
               `drain rate at 200 ms: ${drainRate.toFixed(0)} posts/s → ≈ ${projectedDrainS.toFixed(0)} s to drain; ` +
               `with the stand-in answering at once the rest drained in ${fmtUs(fastDrainUs)}`,
             `(e) naive with the stand-in at 200 ms: turn p50 ${fmtUs(summarize(naiveSlow).p50)} (${naiveSlow.length} turns)`,
-            `background errors reported by (c)/(d)/(f): ${describeErrors(errors)}`,
+            `(g)/(h): the Agents SDK's real CloudAdapter pipeline (TurnContext, middleware, send) with connector calls queued in process (test/support/agents-test-adapter.ts); compare (h) with (g), not with (a)`,
+            `background errors reported by (c)/(d)/(f)/(h): ${describeErrors(errors)}`,
           ],
         },
         {
@@ -334,6 +381,12 @@ export async function turnOverhead(opts: BenchOptions): Promise<SectionResult> {
           section: '1 (f)',
           target: 'Blobs turn overhead (report)',
           measured: `${fmtDelta(fOver)} (${fmtRatio(stats.get('f')!.p50 / a.p50)} bare p50)`,
+          met: undefined,
+        },
+        {
+          section: '1 (h)',
+          target: 'Agents SDK: overhead over its own bare turn (report)',
+          measured: `${fmtDelta(hOver)} over (g) (${fmtRatio(stats.get('h')!.p50 / g.p50)} its p50); botbuilder (c): ${fmtDelta(cOver)} over (a)`,
           met: undefined,
         },
         {
@@ -411,4 +464,15 @@ function fmtN(x: number): string {
 /** "1 read" / "2 = 1 read + 1 create" per turn, without families. */
 function fmtCritical(e: ProbeEvent | undefined): string {
   return e ? fmtOps(e.critical, e.turns, false) : 'n/a';
+}
+
+/** The Agents SDK harness as a `TurnRunner` (the echo bot only reads and sends text). */
+function agentsRunner(adapter: AgentsTestAdapter): TurnRunner {
+  return {
+    processActivity: (activity, logic) =>
+      adapter.processActivity(activity as Record<string, unknown>, logic as never),
+    get activeQueue() {
+      return adapter.activeQueue;
+    },
+  };
 }
