@@ -9,7 +9,7 @@ import {
 import { type Host, type HostActivity, HandoffEvents } from './core/host';
 import { TiledeskMiddleware, type TiledeskCommonOptions } from './core/middleware';
 import type { Intents } from './core/triggers';
-import type { ConversationRef } from './core/types';
+import type { ChatActivity, ConversationRef } from './core/types';
 import type { TiledeskSettings } from './settings';
 import type { VersionedStorage } from './storage/versioned-storage';
 
@@ -75,7 +75,8 @@ function agentsHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): Host
           hook(activities as HostActivity[], send),
         ),
       send: async (activities) => {
-        await context.sendActivities(activities as Activity[]);
+        // The SDK validates the wire schema: suggested actions need their `to` list.
+        await context.sendActivities(activities.map(toActivity));
       },
       state: context.turnState,
     }),
@@ -96,6 +97,13 @@ function agentsHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): Host
       recognize: async (context: TurnContext) => (await recognizer.recognize(context)).intents,
     }),
   };
+}
+
+function toActivity(a: ChatActivity): Activity {
+  const out = a.suggestedActions
+    ? { ...a, suggestedActions: { to: [], ...a.suggestedActions } }
+    : a;
+  return out as unknown as Activity;
 }
 
 /** The app id the Agents SDK adapter was configured with (`clientId`; a protected field). */

@@ -170,6 +170,81 @@ const SPEC = {
     schema: z.string().default('The agent has closed the chat. You are back with the bot.'),
     help: 'what the user is told when the agent closes the chat',
   },
+  leaveKeywords: {
+    key: 'TiledeskLeaveKeywords',
+    schema: csv.default([
+      'end chat',
+      'stop chat',
+      'leave chat',
+      'close chat',
+      'exit chat',
+      'back to the bot',
+      'cancel',
+      'quit',
+      'chiudi chat',
+      'termina chat',
+      'esci',
+      'annulla',
+    ]),
+    help: 'comma-separated phrases with which the user ends the chat with the agent (the whole message)',
+  },
+  queueTimeoutMs: {
+    key: 'TiledeskQueueTimeoutMs',
+    schema: number(0, 7 * 24 * 3600 * 1000).default(10 * 60 * 1000),
+    help: 'how long a handoff may wait in the queue before it is ended and the bot answers again (ms, 0 = never)',
+  },
+  inactivityTimeoutMs: {
+    key: 'TiledeskInactivityTimeoutMs',
+    schema: number(0, 7 * 24 * 3600 * 1000).default(30 * 60 * 1000),
+    help: 'how long a chat with an agent may go without a message from either side before it is closed (ms, 0 = never)',
+  },
+  botMessagesDuringHandoff: {
+    key: 'TiledeskBotMessagesDuringHandoff',
+    schema: z
+      .enum(['hold', 'send', 'drop'], { error: 'must be "hold", "send" or "drop"' })
+      .default('hold'),
+    help: 'what happens to messages the bot sends on its own (proactively) while an agent has the chat: "hold" (delivered when the bot has it back), "send" or "drop"',
+  },
+  textEndChatButton: {
+    key: 'TiledeskTextEndChatButton',
+    schema: z.string().default('End chat'),
+    help: 'the button offered with the connecting, queued and joined notices to end the chat with the agent (empty: no button)',
+  },
+  textQueuedWait: {
+    key: 'TiledeskTextQueuedWait',
+    schema: z.string().default(' The current wait is about {minutes} min.'),
+    help: 'appended to the queued notice when Tiledesk knows the average wait; {minutes}',
+  },
+  textLeft: {
+    key: 'TiledeskTextLeft',
+    schema: z
+      .string()
+      .default('You have left the chat with the agent. I am here again: how can I help?'),
+    help: 'what the user is told after ending the chat with the agent',
+  },
+  textQueueTimeout: {
+    key: 'TiledeskTextQueueTimeout',
+    schema: z
+      .string()
+      .default(
+        'Sorry, no agent was free to take your chat. You can keep chatting with me, or ask again later.',
+      ),
+    help: 'what the user is told when nobody took the chat within TiledeskQueueTimeoutMs',
+  },
+  textInactivity: {
+    key: 'TiledeskTextInactivity',
+    schema: z
+      .string()
+      .default(
+        'The chat with the agent was closed because nobody wrote for a while. You are back with the bot.',
+      ),
+    help: 'what the user (and the agent, in Tiledesk) is told when the chat is closed for inactivity',
+  },
+  textEnded: {
+    key: 'TiledeskTextEnded',
+    schema: z.string().default('The chat with the agent has ended. You are back with the bot.'),
+    help: 'what the user is told when the bot ends the handoff (endHandoff)',
+  },
 } satisfies Record<string, SettingSpec>;
 
 type Spec = typeof SPEC;

@@ -186,7 +186,11 @@ export class Delivery {
       return { retryInMs: backoffMs(++inbox.attempts, this.o.random, undefined, 500, 30_000) };
     }
     const assigned = record.mode === 'handoff' && record.handoff?.state === 'assigned';
-    if (!assigned && (plan.joined || plan.toSend.length > 0)) {
+    // The user left this request (or it timed out): its close is on its way, nothing more of it
+    // reaches them.
+    const left = record.ending === gen;
+    if (left) plan.toSend.length = 0;
+    if (!left && !assigned && (plan.joined || plan.toSend.length > 0)) {
       // An agent joined, or wrote (taken from the queue, or a person took over the bot's chat).
       const name = plan.joined?.name ?? plan.toSend[0]?.senderFullname;
       await this.o.handoff.accept(convKey, gen, name ?? undefined);

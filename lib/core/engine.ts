@@ -9,7 +9,15 @@ import type { OutboxEntry } from './record';
 import type { Snapshot } from './record-store';
 import { backoffMs } from './retry';
 import { TurnBatch, type TurnState } from './turn-batch';
-import type { Clock, ConversationRef } from './types';
+import type { ChatActivity, Clock, ConversationRef } from './types';
+import type { EndReason } from './record';
+import { holdBotMessages } from './record-handoff';
+
+/** Where a conversation is (`TiledeskMiddleware.statusOf`). */
+export type HandoffStatus =
+  | { state: 'bot' }
+  | { state: 'connecting' | 'queued'; since: number }
+  | { state: 'assigned'; since: number; agent?: string };
 import type { WebhookReceiver } from './webhook';
 
 export type { EngineDeps } from './parts';
@@ -155,6 +163,36 @@ export class Engine {
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey }));
     }
     return { convKey, ref, mode: snapshot?.record.mode ?? 'bot', snapshot };
+  }
+
+  /**
+   * Ends the conversation's handoff on our side (the user left, bot code): see `Handoff.end`.
+   * False if it was not with a human.
+   */
+  endHandoff(ref: ConversationRef, reason: EndReason, text: string): Promise<boolean> {
+    return this.p.handoff.end(keyOf(ref), reason, text);
+  }
+
+  /** Where the conversation is: with the bot, waiting for an agent, or with one. */
+  async statusOf(ref: ConversationRef): Promise<HandoffStatus> {
+    const record = (await this.p.store.read(keyOf(ref)))?.record;
+    const h = record?.mode === 'handoff' ? record.handoff : undefined;
+    if (!h) return { state: 'bot' };
+    if (h.state === 'assigned')
+      return { state: 'assigned', since: h.at, ...(h.agent ? { agent: h.agent } : {}) };
+    return { state: h.state === 'queued' ? 'queued' : 'connecting', since: h.at };
+  }
+
+  /**
+   * Keeps the bot's own messages, sent while an agent has the conversation, until the bot has it
+   * back (then they are sent and mirrored). False if the conversation is with the bot.
+   */
+  async hold(ref: ConversationRef, activities: ChatActivity[]): Promise<boolean> {
+    const { result } = await this.p.store.update(keyOf(ref), (current) => {
+      const next = current && holdBotMessages(current, activities);
+      return { next, result: next !== undefined };
+    });
+    return result;
   }
 
   /**

@@ -10,11 +10,15 @@ import {
   acceptHandoff,
   beginHandoff,
   closeRequest,
+  endHandoff,
   failHandoff,
-  withNotice,
+  noticeEntry,
   queueHandoff,
+  releaseHeld,
+  withNotice,
 } from './record-handoff';
-import { keysHeldByOthers } from './record-outbox';
+import { append, keysHeldByOthers } from './record-outbox';
+import type { EndReason } from './record';
 import type { RecordStore, Snapshot } from './record-store';
 import type { ShardedSet } from './sharded-set';
 import type { HandoffTrigger } from './triggers';
@@ -38,8 +42,18 @@ import type { Clock, ConversationRef } from './types';
 export interface HandoffTexts {
   assigned: string;
   queued: string;
+  /** Appended to `queued` when Tiledesk knows the current wait; `{minutes}`. */
+  queuedWait: string;
   failed: string;
   closed: string;
+  /** The user ended the chat with the agent (a leave phrase or the button). */
+  left: string;
+  queueTimeout: string;
+  inactivity: string;
+  /** `endHandoff()` from bot code. */
+  ended: string;
+  /** The button offered with the connecting, queued and assigned notices ('' = none). */
+  endChatButton: string;
 }
 
 export interface HandoffOptions {
@@ -53,6 +67,10 @@ export interface HandoffOptions {
   clock: Clock;
   /** Routing must be done within this long after the trigger. */
   limitMs: number;
+  /** A queued handoff nobody took is ended after this long (0 = never). */
+  queueTimeoutMs: number;
+  /** An assigned chat where nobody wrote for this long is closed (0 = never). */
+  inactivityTimeoutMs: number;
   /** Conversations in handoff, for catch-up and limits after a restart. */
   index: ShardedSet;
   /** Notices were stored for the conversation: send them. */
@@ -136,6 +154,7 @@ export class Handoff {
     await this.withAdmin((token) =>
       this.o.api.updateAttributes(token, requestId, why(entry, this.o.clock.now())),
     );
+    await this.title(convKey, record, requestId);
     if (this.o.method === 'command') {
       await this.o.mirror.postAgentCommand(convKey, record, `${entry.key}:agent`, {
         ...ctx,
@@ -164,11 +183,12 @@ export class Handoff {
     const notice: Notice = {
       key: randomUUID(),
       text,
+      ...this.endChatAction(),
       status: { state: 'accepted', ...(agent ? { message: agent } : {}) },
     };
     const changed = await this.change(convKey, (r) => {
       const next = acceptHandoff(r, gen, agent, this.o.clock.now());
-      return next && withNotice(next, notice);
+      return next && this.told(next, notice);
     });
     if (!changed) return;
     this.clearDeadline(convKey);
@@ -184,7 +204,7 @@ export class Handoff {
     };
     const changed = await this.change(convKey, (r) => {
       const next = failHandoff(r, key);
-      return next && withNotice(next, notice);
+      return next && this.released(this.told(next, notice));
     });
     if (!changed) return;
     this.clearDeadline(convKey);
@@ -199,12 +219,14 @@ export class Handoff {
     const notice: Notice = {
       key: randomUUID(),
       text: this.o.texts.closed,
-      status: { state: 'completed' },
+      status: { state: 'completed', message: 'agent closed' },
     };
     const changed = await this.change(convKey, (r) => {
       const closed = closeRequest(r, gen);
       if (!closed) return undefined;
-      return closed.wasHandoff ? withNotice(closed.next, notice) : closed.next;
+      // The closed notice goes into the request that was closed, not a new one.
+      const told = closed.wasHandoff ? this.told(closed.next, notice, gen) : { next: closed.next };
+      return this.released(told);
     });
     if (!changed) return;
     this.clearDeadline(convKey);
@@ -212,17 +234,36 @@ export class Handoff {
   }
 
   /**
-   * Enforces the routing limit of a stored handoff (after a restart, or found by the periodic
-   * pass); arms a timer when it is still running.
+   * Enforces the limits of a stored handoff (found by the periodic pass, or after a restart):
+   * the routing limit (arms a timer when it is still running), the queue timeout of a handoff
+   * nobody took, and the inactivity timeout of an assigned chat where nobody wrote.
    */
-  checkLimit(convKey: string, record: ConversationRecord): Promise<void> {
+  async checkLimit(convKey: string, record: ConversationRecord): Promise<void> {
     const h = record.handoff;
-    if (record.mode !== 'handoff' || !h || h.state !== 'pending') return Promise.resolve();
-    if (this.o.clock.now() - h.at >= this.decideWithinMs) {
+    if (record.mode !== 'handoff' || !h) return;
+    const now = this.o.clock.now();
+    const { queueTimeoutMs, inactivityTimeoutMs, texts } = this.o;
+    if (
+      h.state === 'queued' &&
+      queueTimeoutMs > 0 &&
+      now - (h.queuedAt ?? h.at) >= queueTimeoutMs
+    ) {
+      await this.end(convKey, 'queue timeout', texts.queueTimeout);
+      return;
+    }
+    if (
+      h.state === 'assigned' &&
+      inactivityTimeoutMs > 0 &&
+      now - (h.active ?? h.at) >= inactivityTimeoutMs
+    ) {
+      await this.end(convKey, 'inactivity', texts.inactivity);
+      return;
+    }
+    if (h.state !== 'pending') return;
+    if (now - h.at >= this.decideWithinMs) {
       return this.fail(convKey, h.key, 'no agent could be reached in time');
     }
     if (!this.deadlines.has(convKey)) this.armDeadline(convKey, h.key, h.at);
-    return Promise.resolve();
   }
 
   /** Stops the limit timers (shutdown). */
@@ -232,12 +273,119 @@ export class Handoff {
   }
 
   private async queued(convKey: string, key: string, tell: boolean): Promise<void> {
-    const notice: Notice = { key: randomUUID(), text: this.o.texts.queued };
+    const wait = tell ? await this.expectedWait() : undefined;
+    const text =
+      wait === undefined || !this.o.texts.queued
+        ? this.o.texts.queued
+        : `${this.o.texts.queued}${this.o.texts.queuedWait.replace('{minutes}', String(wait))}`;
+    const notice: Notice = { key: randomUUID(), text, ...this.endChatAction() };
     const changed = await this.change(convKey, (r) => {
-      const next = queueHandoff(r, key);
-      return next && tell ? withNotice(next, notice) : next;
+      const next = queueHandoff(r, key, this.o.clock.now());
+      if (!next) return undefined;
+      return tell ? this.told(next, notice) : { next };
     });
     if (changed) this.clearDeadline(convKey);
+  }
+
+  /**
+   * Ends the handoff on our side: the user left, a timeout, or bot code. The user is told, the
+   * bot gets `handoff.status completed` (`reason`), the bot answers again at once, and the
+   * request is closed in Tiledesk after what is already queued for it (the notice included).
+   * False if the conversation was not with a human.
+   */
+  async end(convKey: string, reason: EndReason, text: string): Promise<boolean> {
+    const notice: Notice = {
+      key: randomUUID(),
+      text,
+      status: { state: 'completed', message: reason },
+    };
+    const changed = await this.change(convKey, (r) => {
+      const ended = endHandoff(r);
+      if (!ended) return undefined;
+      const told = this.told(ended, notice);
+      const at = this.o.clock.now();
+      const close: OutboxEntry = { key: randomUUID(), kind: 'close', at, gen: r.gen };
+      // Held bot messages go after the close, into the next request.
+      const held = releaseHeld(told.next, at, randomUUID);
+      return { next: held.next, entries: [...told.entries, close, ...held.entries] };
+    });
+    if (!changed) return false;
+    this.clearDeadline(convKey);
+    this.track(convKey, false);
+    return true;
+  }
+
+  /** The `close` entry: closes request `gen` in Tiledesk, then moves the conversation on. */
+  async closeInTiledesk(convKey: string, snapshot: Snapshot, entry: OutboxEntry): Promise<void> {
+    const gen = entry.gen ?? snapshot.record.gen;
+    if (snapshot.record.gen !== gen) return; // closed meanwhile (the agent, or a retry)
+    const requestId = this.o.mirror.requestId(convKey, snapshot.record);
+    try {
+      await this.withAdmin((token) => this.o.api.closeRequest(token, requestId));
+    } catch (err) {
+      // Never created (nothing was posted yet) or already gone: nothing to close.
+      if (!(err instanceof TiledeskApiError && err.status === 404)) throw err;
+    }
+    await this.close(convKey, gen);
+  }
+
+  /**
+   * Agents see a request by its title (`first_text`), which Tiledesk takes from the message that
+   * created it: a greeting of the bot, or our hidden opener. Before routing, it becomes the
+   * user's first words in the request (best effort: a failure leaves the title as it was).
+   */
+  private async title(convKey: string, record: ConversationRecord, requestId: string) {
+    const setTitle = this.o.api.setTitle?.bind(this.o.api);
+    if (!setTitle) return;
+    try {
+      const user = this.o.mirror.endUserOf(record);
+      const { token, tiledeskId } = await this.o.credentials.endUser(user, false);
+      const messages = await this.o.api.getMessages(token, requestId);
+      const first = messages.find(
+        (m) => m.sender === tiledeskId && m.text && m.attributes?.['subtype'] === undefined,
+      );
+      if (first?.text)
+        await this.withAdmin((t) => setTitle(t, requestId, first.text!.slice(0, 200)));
+    } catch (err) {
+      this.o.onError(asTiledeskError(err, 'TILEDESK_HTTP', { convKey, step: 'set the title' }));
+    }
+  }
+
+  /** The current wait in minutes, when Tiledesk can say it (best effort, never blocks long). */
+  private async expectedWait(): Promise<number | undefined> {
+    const waitingTime = this.o.api.waitingTime?.bind(this.o.api);
+    if (!waitingTime) return undefined;
+    try {
+      const ms = await this.withAdmin((token) => waitingTime(token));
+      return ms !== undefined && ms > 0 ? Math.max(1, Math.round(ms / 60_000)) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private endChatAction(): { actions?: string[] } {
+    return this.o.texts.endChatButton ? { actions: [this.o.texts.endChatButton] } : {};
+  }
+
+  /** Stores the notice, and its copy for the transcript (to request `gen`, default current). */
+  private told(
+    record: ConversationRecord,
+    notice: Notice,
+    gen?: number,
+  ): { next: ConversationRecord; entries: OutboxEntry[] } {
+    return {
+      next: withNotice(record, notice),
+      entries: noticeEntry(notice, this.o.clock.now(), gen),
+    };
+  }
+
+  /** The bot has it back: its held messages go out after what the user is told. */
+  private released(t: { next: ConversationRecord; entries?: OutboxEntry[] }): {
+    next: ConversationRecord;
+    entries: OutboxEntry[];
+  } {
+    const { next, entries } = releaseHeld(t.next, this.o.clock.now(), randomUUID);
+    return { next, entries: [...(t.entries ?? []), ...entries] };
   }
 
   /**
@@ -247,13 +395,20 @@ export class Handoff {
    */
   private async change(
     convKey: string,
-    transition: (record: ConversationRecord) => ConversationRecord | undefined,
+    transition: (
+      record: ConversationRecord,
+    ) => { next: ConversationRecord; entries?: OutboxEntry[] } | undefined,
   ): Promise<boolean> {
     let result: boolean;
     try {
-      ({ result } = await this.o.store.update(convKey, (current) => {
-        const next = current && transition(current);
-        return { next, result: next !== undefined };
+      ({ result } = await this.o.outbox.write(convKey, undefined, (current) => {
+        const t = current && transition(current);
+        if (!t) return { next: undefined, result: false };
+        if (!t.entries?.length) return { next: t.next, result: true };
+        const now = this.o.clock.now();
+        const { next, ownsLease } = append(t.next, t.entries, this.instanceId, now, this.leaseMs);
+        const takeover = ownsLease ? keysHeldByOthers(current, this.instanceId) : undefined;
+        return { next, result: true, takeover };
       }));
     } catch (err) {
       this.o.notices(convKey); // the write may have landed with its notice: look and send it

@@ -10,11 +10,11 @@ import {
 } from '../settings';
 import type { VersionedStorage } from '../storage/versioned-storage';
 import type { TiledeskApi } from '../tiledesk/client';
-import { Engine } from './engine';
+import { Engine, type HandoffStatus } from './engine';
 import type { Host } from './host';
 import { ProactiveTurns } from './proactive';
 import { TurnPolicy } from './turn-policy';
-import type { Clock, KeyValueStorage } from './types';
+import type { Clock, ConversationRef, KeyValueStorage } from './types';
 
 /**
  * Everything the middleware is, for any bot SDK: settings, the engine, the webhook handler and
@@ -64,6 +64,7 @@ export abstract class TiledeskMiddleware<C> {
   /** @internal The core, for tests and benchmarks. */
   protected readonly engine: Engine;
   private readonly policy: TurnPolicy<C>;
+  private readonly host: Host<C>;
 
   protected constructor(
     host: (settings: TiledeskSettings) => Host<C>,
@@ -72,6 +73,7 @@ export abstract class TiledeskMiddleware<C> {
   ) {
     this.settings = resolveSettings(options.appSettings ?? process.env, options.settings);
     const sdk = host(this.settings);
+    this.host = sdk;
     const proactive = new ProactiveTurns(sdk);
     const deps: Partial<Pick<TiledeskCommonOptions, (typeof ENGINE_OPTIONS)[number]>> = {};
     for (const k of ENGINE_OPTIONS)
@@ -104,6 +106,33 @@ export abstract class TiledeskMiddleware<C> {
   /** Starts a handoff from bot code; false if the conversation already is with a human. */
   handoff(context: C, handoffContext?: unknown): Promise<boolean> {
     return this.policy.handoff(context, handoffContext);
+  }
+
+  /**
+   * Ends the conversation's handoff from bot code: the user is told (`TiledeskTextEnded`, or
+   * `text`), the bot gets `handoff.status completed` with `reason`, answers again at once, and the
+   * request is closed in Tiledesk. Takes a turn's context or a stored conversation reference.
+   * False if the conversation was not with a human.
+   */
+  endHandoff(
+    contextOrReference: C | ConversationRef,
+    reason = 'ended by the bot',
+    text = this.settings.textEnded,
+  ): Promise<boolean> {
+    return this.engine.endHandoff(this.referenceOf(contextOrReference), reason, text);
+  }
+
+  /** Whether the conversation is with the bot, waiting for an agent, or with one (and whom). */
+  statusOf(contextOrReference: C | ConversationRef): Promise<HandoffStatus> {
+    return this.engine.statusOf(this.referenceOf(contextOrReference));
+  }
+
+  private referenceOf(contextOrReference: C | ConversationRef): ConversationRef {
+    const ref = contextOrReference as ConversationRef;
+    // A reference has the conversation at its top level; a turn context has it on its activity.
+    if (typeof ref === 'object' && ref !== null && ref.conversation && !('activity' in ref))
+      return ref;
+    return this.host.turn(contextOrReference as C).reference();
   }
 
   /** The middleware hook (`adapter.use(tiledesk)`). */

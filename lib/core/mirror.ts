@@ -55,15 +55,21 @@ export class Mirror {
     ctx: PostContext,
   ): Promise<void> {
     const parts: Part[] = [];
+    // An entry for an older request (a notice of its close) goes there; it existed.
+    const gen = entry.gen ?? record.gen;
+    if (gen !== record.gen) ctx = { ...ctx, opened: true };
     if (!ctx.opened && entry.kind === 'bot') {
       // A new request must be created by a project user (§3.3): open it with a hidden info line.
       parts.push({ key: `${entry.key}:open`, message: opener(), role: 'user' });
     }
     const role = entry.kind === 'bot' ? 'bot' : 'user';
-    toTiledeskMessages(entry.activity ?? { type: 'message' }).forEach((message, i) =>
-      parts.push({ key: `${entry.key}:${i}`, message, role, activity: entry.activity }),
-    );
-    await this.send(convKey, record, parts, ctx);
+    toTiledeskMessages(entry.activity ?? { type: 'message' }).forEach((message, i) => {
+      // A notice the user was told: an info line of the bot in the transcript.
+      if (entry.info)
+        message = { ...message, attributes: { ...message.attributes, subtype: 'info' } };
+      parts.push({ key: `${entry.key}:${i}`, message, role, activity: entry.activity });
+    });
+    await this.send(convKey, record, parts, ctx, gen);
   }
 
   /** Posts `\agent` (hidden) the way Tiledesk's handoff docs describe (§4.1). */
@@ -93,8 +99,9 @@ export class Mirror {
     record: ConversationRecord,
     parts: Part[],
     ctx: PostContext,
+    gen = record.gen,
   ): Promise<void> {
-    const requestId = this.requestId(convKey, record);
+    const requestId = requestIdFor(this.o.projectId, convKey, gen);
     const user = this.endUserOf(record);
     let credentials;
     try {
@@ -107,7 +114,7 @@ export class Mirror {
       // Before a close, an entry may have reached the request that was closed since.
       const earlier = parts.length > 0 ? ctx.postedTo : undefined;
       const ids = [requestId];
-      if (earlier !== undefined && earlier !== record.gen) {
+      if (earlier !== undefined && earlier !== gen) {
         ids.push(requestIdFor(this.o.projectId, convKey, earlier));
       }
       for (const id of ids)

@@ -67,7 +67,8 @@ interface Lane {
   freshAt: number;
   done: Set<string>;
   maybePosted: Set<string>;
-  opened: boolean;
+  /** The generation whose request this lane saw exist (a close moves the generation on). */
+  openedGen: number | undefined;
   attempts: number;
   notBefore: number;
 }
@@ -236,7 +237,7 @@ export class Outbox {
         freshAt: this.o.clock.now(),
         done: new Set(),
         maybePosted: new Set(),
-        opened: false,
+        openedGen: undefined,
         attempts: 0,
         notBefore: 0,
       };
@@ -280,11 +281,11 @@ export class Outbox {
     try {
       const opened = await this.o.post(convKey, snapshot, head, {
         maybePosted: lane.maybePosted.has(head.key),
-        opened: snapshot.record.opened || lane.opened,
+        opened: snapshot.record.opened || lane.openedGen === snapshot.record.gen,
         attempt: lane.attempts + 1,
         postedTo: head.postedTo,
       });
-      if (opened) lane.opened = true;
+      if (opened) lane.openedGen = snapshot.record.gen;
       this.finish(lane, head);
       return 'again';
     } catch (err) {
@@ -319,7 +320,14 @@ export class Outbox {
     const { result } = await this.o.store.update(convKey, (current) => {
       const s =
         current &&
-        settle(current, done, lane.opened, this.o.instanceId, this.o.clock.now(), this.o.leaseMs);
+        settle(
+          current,
+          done,
+          lane.openedGen === current.gen,
+          this.o.instanceId,
+          this.o.clock.now(),
+          this.o.leaseMs,
+        );
       return { next: s?.next, result: s ? s.remaining.length : -1 };
     });
     lane.freshAt = startedAt;

@@ -131,9 +131,14 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     holdMs: () => (peers.alive === 1 ? 0 : reorderWindowMs),
     registered,
     post: async (convKey, snapshot, entry, ctx) => {
+      if (entry.kind === 'close') {
+        await handoff!.closeInTiledesk(convKey, snapshot, entry);
+        return false;
+      }
       if (entry.kind === 'handoff') await handoff!.route(convKey, snapshot, entry, ctx);
       else await mirror.post(convKey, snapshot.record, entry, ctx);
-      return true;
+      // Whether the current request now exists (an entry for a closed one says nothing of it).
+      return entry.gen === undefined || entry.gen === snapshot.record.gen;
     },
     onDrop: (convKey, entry, error, attempts) => dropped(convKey, entry, error, attempts),
     onError,
@@ -148,11 +153,19 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     texts: {
       assigned: settings.textAssigned,
       queued: settings.textQueued,
+      queuedWait: settings.textQueuedWait,
       failed: settings.textFailed,
       closed: settings.textClosed,
+      left: settings.textLeft,
+      queueTimeout: settings.textQueueTimeout,
+      inactivity: settings.textInactivity,
+      ended: settings.textEnded,
+      endChatButton: settings.textEndChatButton,
     },
     clock,
     limitMs: handoffLimitMs,
+    queueTimeoutMs: settings.queueTimeoutMs,
+    inactivityTimeoutMs: settings.inactivityTimeoutMs,
     index: handoffIndex,
     notices: (convKey) => delivery!.notices(convKey),
     onError,

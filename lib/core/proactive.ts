@@ -43,10 +43,8 @@ export class ProactiveTurns<C> {
           await turn.send(activities.map(({ from: _from, ...a }) => a));
         });
       },
-      sendNotice: async (ref, text) => {
-        if (!text) return;
-        await this.run(ref, { kind: 'notice' }, (turn) => turn.send([{ type: 'message', text }]));
-      },
+      sendNotice: (ref, activity) =>
+        this.run(ref, { kind: 'notice' }, (turn) => turn.send([activity])),
       emitHandoffStatus: async (ref, state, message) => {
         const runBot = this.host.runBot?.bind(this.host);
         if (!runBot) return;

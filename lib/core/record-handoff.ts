@@ -7,6 +7,7 @@ import {
   type OutboxEntry,
 } from './record';
 import type { HandoffTrigger } from './triggers';
+import type { ChatActivity } from './types';
 
 /**
  * Pure transitions of a conversation's handoff, and of the notices each change stores for the
@@ -33,10 +34,11 @@ export function beginHandoff(
 export function queueHandoff(
   record: ConversationRecord,
   key: string,
+  now: number,
 ): ConversationRecord | undefined {
   if (record.mode !== 'handoff' || record.handoff?.key !== key) return undefined;
   if (record.handoff.state !== 'pending') return undefined;
-  return { ...record, handoff: { ...record.handoff, state: 'queued' } };
+  return { ...record, handoff: { ...record.handoff, state: 'queued', queuedAt: now } };
 }
 
 /** An agent has the current request (routing answer, joined message or first agent message). */
@@ -47,10 +49,11 @@ export function acceptHandoff(
   now: number,
 ): ConversationRecord | undefined {
   if (record.gen !== gen || record.handoff?.state === 'assigned') return undefined;
+  if (record.ending === gen) return undefined; // the user left it: nobody takes it any more
   const handoff: HandoffState = record.handoff
-    ? { ...record.handoff, state: 'assigned' }
+    ? { ...record.handoff, state: 'assigned', active: now }
     : // A human wrote into a conversation the bot had: they took it over.
-      { key: '', at: now, trigger: 'agent', state: 'assigned' };
+      { key: '', at: now, trigger: 'agent', state: 'assigned', active: now };
   if (agent) handoff.agent = agent;
   return { ...record, mode: 'handoff', handoff };
 }
@@ -92,10 +95,11 @@ export function closeRequest(
     floor: '',
     // Entries may have been posted to the closed request already: the poster checks there too.
     outbox: record.outbox
-      .filter((e) => e.kind !== 'handoff')
-      .map((e) => (e.postedTo === undefined ? { ...e, postedTo: gen } : e)),
+      .filter((e) => e.kind !== 'handoff' && e.kind !== 'close')
+      .map((e) => (e.postedTo === undefined && e.gen === undefined ? { ...e, postedTo: gen } : e)),
   };
   delete next.handoff;
+  delete next.ending;
   if (next.claim && next.notices.length === 0) delete next.claim;
   return { next, wasHandoff: record.mode === 'handoff' };
 }
@@ -134,4 +138,73 @@ export function noticesSent(
   const next = { ...record, notices };
   if (ours) delete next.claim;
   return next;
+}
+
+/**
+ * The handoff ends on our side (the user left, a timeout, `endHandoff`): the bot answers again
+ * at once, and request `gen` is closed in Tiledesk by a `close` entry the caller appends after
+ * what is already queued. Until that close lands, nothing more of `gen` reaches the user.
+ */
+export function endHandoff(record: ConversationRecord): ConversationRecord | undefined {
+  if (record.mode !== 'handoff') return undefined;
+  const next: ConversationRecord = {
+    ...record,
+    mode: 'bot',
+    ending: record.gen,
+    outbox: record.outbox.filter((e) => e.kind !== 'handoff'),
+  };
+  delete next.handoff;
+  return next;
+}
+
+/** A message of either side with an agent: the inactivity timeout starts again. */
+export function touchHandoff(record: ConversationRecord, now: number): ConversationRecord {
+  if (record.mode !== 'handoff' || record.handoff?.state !== 'assigned') return record;
+  return { ...record, handoff: { ...record.handoff, active: now } };
+}
+
+/** Keeps a bot message sent during a handoff until the bot has the conversation back. */
+export function holdBotMessages(
+  record: ConversationRecord,
+  activities: readonly ChatActivity[],
+): ConversationRecord | undefined {
+  if (record.mode !== 'handoff') return undefined;
+  return { ...record, held: [...(record.held ?? []), ...activities] };
+}
+
+/**
+ * The bot has the conversation back: its held messages become notices (sent after the one that
+ * says so) and mirrored bot messages. Returns the outbox entries to append.
+ */
+export function releaseHeld(
+  record: ConversationRecord,
+  at: number,
+  key: () => string,
+): { next: ConversationRecord; entries: OutboxEntry[] } {
+  if (!record.held?.length) return { next: record, entries: [] };
+  const notices: Notice[] = record.held.map((activity) => ({ key: key(), text: '', activity }));
+  const entries: OutboxEntry[] = record.held.map((activity) => ({
+    key: key(),
+    kind: 'bot',
+    at,
+    activity,
+  }));
+  const next: ConversationRecord = { ...record, notices: [...record.notices, ...notices] };
+  delete next.held;
+  return { next, entries };
+}
+
+/** A notice's copy in the Tiledesk transcript: an info line of the bot (never re-delivered). */
+export function noticeEntry(notice: Notice, at: number, gen?: number): OutboxEntry[] {
+  if (!notice.text) return [];
+  return [
+    {
+      key: `${notice.key}:mirror`,
+      kind: 'bot',
+      at,
+      info: true,
+      activity: { type: 'message', text: notice.text },
+      ...(gen !== undefined ? { gen } : {}),
+    },
+  ];
 }

@@ -30,6 +30,10 @@ export function append(
     touched: now,
   };
   if (ownsLease) next.lease = { owner: me, until: now + leaseMs };
+  // The user wrote to the agent: the chat is active (inactivity timeout).
+  if (next.handoff?.state === 'assigned' && entries.some((e) => e.kind === 'user')) {
+    next.handoff = { ...next.handoff, active: now };
+  }
   return { next, ownsLease };
 }
 

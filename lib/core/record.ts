@@ -17,12 +17,17 @@ import type { ChatActivity, ConversationRef } from './types';
 /** A post waiting in the outbox. `at` is when it was first enqueued: its age survives takeovers. */
 export interface OutboxEntry {
   key: string;
-  kind: 'user' | 'bot' | 'handoff';
+  /** `close`: close request `gen` in Tiledesk (the user left, a timeout, `endHandoff`). */
+  kind: 'user' | 'bot' | 'handoff' | 'close';
   at: number;
   activity?: ChatActivity;
   trigger?: HandoffTrigger;
   /** The request generation this entry may already have been posted to (set at a close). */
   postedTo?: number;
+  /** Post to (or close) this generation's request, not the current one. */
+  gen?: number;
+  /** A notice the user was told: posted as an info message of the bot. */
+  info?: boolean;
 }
 
 /** Exclusive right of one instance to work on something until `until` (its clock). */
@@ -40,13 +45,24 @@ export interface HandoffState {
   /** pending: not routed yet; queued: waiting for an agent; assigned: an agent has it. */
   state: 'pending' | 'queued' | 'assigned';
   agent?: string;
+  /** When routing said "queued" (the queue timeout counts from here). */
+  queuedAt?: number;
+  /** Last message of either side with an agent assigned (the inactivity timeout). */
+  active?: number;
 }
+
+/** Why a handoff ended (the `handoff.status completed` message). */
+export type EndReason = 'agent closed' | 'user left' | 'queue timeout' | 'inactivity' | string;
 
 /** Something the user must be told (and the bot's `handoff.status`), kept until it is sent. */
 export interface Notice {
   key: string;
   /** `''`: nothing to say, only the status to emit. */
   text: string;
+  /** A bot message held during the handoff, sent as it is (instead of `text`). */
+  activity?: ChatActivity;
+  /** Buttons offered with the text (e.g. "End chat"). */
+  actions?: string[];
   status?: { state: 'accepted' | 'failed' | 'completed'; message?: string };
 }
 
@@ -70,6 +86,10 @@ export interface ConversationRecord {
   notices: Notice[];
   /** Agent messages or notices being sent to the user right now, by `owner`. */
   claim?: Lease & { ids: string[] };
+  /** The generation whose request we are closing (the user left, a timeout): nothing of it is delivered. */
+  ending?: number;
+  /** The bot's own proactive messages sent during a handoff, held until the bot has it back. */
+  held?: ChatActivity[];
   /** Listed in the recovery index. */
   indexed: boolean;
   /** Last time work was added (lazy index clean-up). */
@@ -90,16 +110,20 @@ const Schema = z.object({
       trigger: z.string(),
       state: z.enum(['pending', 'queued', 'assigned']),
       agent: z.string().optional(),
+      queuedAt: z.number().optional(),
+      active: z.number().optional(),
     })
     .optional(),
   outbox: z.array(
     z.object({
       key: z.string(),
-      kind: z.enum(['user', 'bot', 'handoff']),
+      kind: z.enum(['user', 'bot', 'handoff', 'close']),
       at: z.number(),
       activity: z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null).optional(),
       trigger: z.custom<HandoffTrigger>((v) => typeof v === 'object' && v !== null).optional(),
       postedTo: z.number().int().nonnegative().optional(),
+      gen: z.number().int().nonnegative().optional(),
+      info: z.boolean().optional(),
     }),
   ),
   lease: Lease.optional(),
@@ -109,6 +133,8 @@ const Schema = z.object({
     z.object({
       key: z.string(),
       text: z.string(),
+      activity: z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null).optional(),
+      actions: z.array(z.string()).optional(),
       status: z
         .object({
           state: z.enum(['accepted', 'failed', 'completed']),
@@ -118,6 +144,8 @@ const Schema = z.object({
     }),
   ),
   claim: Lease.extend({ ids: z.array(z.string()) }).optional(),
+  ending: z.number().int().nonnegative().optional(),
+  held: z.array(z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null)).optional(),
   indexed: z.boolean(),
   touched: z.number(),
 });

@@ -1,11 +1,12 @@
 import { asTiledeskError, TiledeskError } from '../errors';
 import type { TiledeskMessage } from '../tiledesk/wire';
 import { type AgentMessageRef, claimDelivery, markDelivered } from './record-delivery';
-import { claimNotices, noticesSent } from './record-handoff';
+import { claimNotices, noticesSent, touchHandoff } from './record-handoff';
+import type { ConversationRecord, Notice } from './record';
 import type { RecordStore } from './record-store';
 import { backoffMs, isPermanentChannelError } from './retry';
 import { toUserActivity } from './to-activity';
-import type { Clock, UserChannel } from './types';
+import type { ChatActivity, Clock, UserChannel } from './types';
 
 /**
  * What reaches the user, at least once: agent messages and notices are claimed in the record
@@ -121,7 +122,7 @@ export class ToUser {
   async mark(convKey: string, gen: number, refs: AgentMessageRef[]): Promise<void> {
     const me = this.o.instanceId;
     await this.o.store.update(convKey, (current) => ({
-      next: current && markDelivered(current, gen, refs, me),
+      next: current && touched(markDelivered(current, gen, refs, me), this.o.clock.now()),
       result: undefined,
     }));
   }
@@ -150,7 +151,8 @@ export class ToUser {
     let verdict: 'ok' | 'retry' | 'drop' = 'ok';
     for (const notice of claim.granted) {
       try {
-        if (notice.text) await this.o.user.sendNotice(snapshot.record.ref, notice.text);
+        const activity = noticeActivity(notice);
+        if (activity) await this.o.user.sendNotice(snapshot.record.ref, activity);
       } catch (err) {
         verdict = this.verdict(inbox, err, convKey, []);
         if (verdict !== 'drop') break;
@@ -237,4 +239,22 @@ export class ToUser {
 
 export function refOf(m: TiledeskMessage): AgentMessageRef {
   return { id: m._id, createdAt: m.createdAt ?? '' };
+}
+
+/** An agent message reached the user: the chat is active (inactivity timeout). */
+function touched(record: ConversationRecord | undefined, now: number) {
+  return record && touchHandoff(record, now);
+}
+
+/** What the user is shown for a notice: a held bot message as it is, or the text and buttons. */
+function noticeActivity(notice: Notice): ChatActivity | undefined {
+  if (notice.activity) return notice.activity;
+  if (!notice.text) return undefined;
+  const activity: ChatActivity = { type: 'message', text: notice.text };
+  if (notice.actions?.length) {
+    activity.suggestedActions = {
+      actions: notice.actions.map((title) => ({ type: 'imBack', title, value: title })),
+    };
+  }
+  return activity;
 }

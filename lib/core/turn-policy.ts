@@ -9,6 +9,7 @@ import {
   type HostTurn,
 } from './host';
 import type { ProactiveTurns } from './proactive';
+import { leaveMatcher } from './leave';
 import { findKeyword, type HandoffTrigger, handoffScore } from './triggers';
 import type { ChatActivity } from './types';
 
@@ -26,16 +27,23 @@ interface TurnScope {
   capturing: boolean;
   /** Texts we send that are already stored for mirroring (the connecting notice). */
   stored: string[];
+  /** The bot's own proactive turn: its messages may be held during a handoff. */
+  ownProactive?: boolean;
 }
 
 export class TurnPolicy<C> {
+  private readonly isLeave: (text: string | undefined) => boolean;
+
   constructor(
     private readonly host: Host<C>,
     private readonly engine: Engine,
     private readonly settings: TiledeskSettings,
     private readonly proactive: ProactiveTurns<C>,
     private readonly onError: (error: TiledeskError) => void,
-  ) {}
+  ) {
+    const button = settings.textEndChatButton;
+    this.isLeave = leaveMatcher([...settings.leaveKeywords, ...(button ? [button] : [])]);
+  }
 
   async onTurn(context: C, next: () => Promise<void>): Promise<void> {
     const turn = this.host.turn(context);
@@ -67,6 +75,7 @@ export class TurnPolicy<C> {
     if (activity.type === 'event' && activity.name === CONTINUE_CONVERSATION) {
       const intent = this.proactive.intentOf(activity);
       if (intent?.kind === 'agent' || intent?.kind === 'notice') return next(); // never mirrored
+      if (!intent) scope.ownProactive = true;
       if (intent?.kind === 'status') {
         // The synthetic ContinueConversation becomes the handoff.status event the bot expects.
         activity.name = HandoffEvents.status;
@@ -83,11 +92,24 @@ export class TurnPolicy<C> {
     const state = await this.engine.turn(turn.reference());
     scope.batch.begin(state);
     scope.batch.user(toChat(activity));
-    if (state.mode === 'handoff') return; // a human answers: the bot stays silent
+    if (state.mode === 'handoff') {
+      // A human answers: the bot stays silent, unless the user ends the chat with them.
+      if (this.isLeave(activity.text)) await this.leave(turn);
+      return;
+    }
     const trigger = await this.detect(context, activity);
     if (trigger && (await this.begin(turn, scope, trigger))) return;
     this.capture(turn, scope);
     await next();
+  }
+
+  /** The user ends the chat with the agent: told, bot back, request closed (see Handoff.end). */
+  private async leave(turn: HostTurn): Promise<void> {
+    try {
+      await this.engine.endHandoff(turn.reference(), 'user left', this.settings.textLeft);
+    } catch (err) {
+      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE')); // never into the turn
+    }
   }
 
   private async detect(context: C, activity: HostActivity): Promise<HandoffTrigger | undefined> {
@@ -115,7 +137,16 @@ export class TurnPolicy<C> {
     if (started && notice) {
       this.capture(turn, scope);
       scope.stored.push(notice);
-      await turn.send([{ type: 'message', text: notice }]);
+      const button = this.settings.textEndChatButton;
+      await turn.send([
+        {
+          type: 'message',
+          text: notice,
+          ...(button && {
+            suggestedActions: { actions: [{ type: 'imBack', title: button, value: button }] },
+          }),
+        },
+      ]);
     }
     return started;
   }
@@ -129,6 +160,7 @@ export class TurnPolicy<C> {
     scope.capturing = true;
     turn.onSend(async (activities, send) => {
       const initiations = removeHandoffInitiations(activities);
+      const held = scope.ownProactive ? await this.holdIfHandoff(turn, activities) : [];
       const responses = activities.length > 0 ? await send() : [];
       const messages = activities.filter((a) => (a.type ?? 'message') === 'message');
       if (messages.length > 0 || initiations.length > 0) {
@@ -142,9 +174,46 @@ export class TurnPolicy<C> {
           await this.begin(turn, scope, { trigger: 'event', context: ev.value });
         }
       }
+      // Held messages by their place after the initiations were taken out, then those.
+      for (const index of held) responses.splice(index, 0, { id: '' });
       for (const { index } of initiations) responses.splice(index, 0, { id: '' });
       return responses;
     });
+  }
+
+  /**
+   * The bot's own proactive messages while an agent has the conversation
+   * (`TiledeskBotMessagesDuringHandoff`): held (durably, sent when the bot has it back) or
+   * dropped; removed from `activities` either way. Returns the indexes they had. With the bot,
+   * or when storage fails, they go out as usual.
+   */
+  private async holdIfHandoff(turn: HostTurn, activities: HostActivity[]): Promise<number[]> {
+    const policy = this.settings.botMessagesDuringHandoff;
+    if (policy === 'send' || !activities.some((a) => (a.type ?? 'message') === 'message'))
+      return [];
+    try {
+      const ref = turn.reference();
+      if ((await this.engine.turn(ref)).mode !== 'handoff') return [];
+      const indexes: number[] = [];
+      const removed: HostActivity[] = [];
+      for (let i = 0, original = 0; i < activities.length; original++) {
+        const a = activities[i]!;
+        if ((a.type ?? 'message') !== 'message') {
+          i++;
+          continue;
+        }
+        indexes.push(original);
+        removed.push(...activities.splice(i, 1));
+      }
+      if (policy === 'hold' && !(await this.engine.hold(ref, removed.map(toChat)))) {
+        activities.push(...removed); // back with the bot meanwhile: send them now
+        return [];
+      }
+      return indexes;
+    } catch (err) {
+      this.onError(asTiledeskError(err, 'TILEDESK_STORAGE'));
+      return [];
+    }
   }
 }
 

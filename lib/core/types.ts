@@ -73,8 +73,8 @@ export const systemClock: Clock = {
 export interface UserChannel {
   /** Sends agent messages (proactively) into the conversation. */
   sendAgentActivities(reference: ConversationRef, activities: ChatActivity[]): Promise<void>;
-  /** Sends bot notices (connecting / queued / closed texts) into the conversation. */
-  sendNotice(reference: ConversationRef, text: string): Promise<void>;
+  /** Sends a bot notice (queued / joined / closed texts, held bot messages) into the conversation. */
+  sendNotice(reference: ConversationRef, activity: ChatActivity): Promise<void>;
   /** Runs the bot's own turn pipeline with a `handoff.status` event. */
   emitHandoffStatus(
     reference: ConversationRef,

@@ -10,6 +10,7 @@ import {
   Subscription,
   TiledeskMessage,
   TiledeskRequest,
+  WaitingTime,
 } from './wire';
 
 /** The Tiledesk calls the rest of the package needs; tests may provide their own. */
@@ -31,6 +32,10 @@ export interface TiledeskApi {
     requestId: string,
     attributes: Record<string, unknown>,
   ): Promise<void>;
+  /** The project's average wait of the last 4 hours in ms (`GET publicanalytics/waiting/current`). */
+  waitingTime?(token: string): Promise<number | undefined>;
+  /** Sets the request's title (`first_text`, what agents see in lists): `PATCH …/requests/:id`. */
+  setTitle?(token: string, requestId: string, title: string): Promise<void>;
   createSubscription(token: string, event: string, target: string): Promise<Subscription>;
   listSubscriptions(token: string): Promise<Subscription[]>;
   deleteSubscription(token: string, id: string): Promise<void>;
@@ -123,6 +128,23 @@ export class TiledeskClient implements TiledeskApi {
       token,
       attributes,
     );
+  }
+
+  async waitingTime(token: string) {
+    const rows = await this.call(
+      'GET',
+      `${this.project}/publicanalytics/waiting/current`,
+      WaitingTime,
+      token,
+    );
+    const avg = rows[0]?.waiting_time_avg;
+    return typeof avg === 'number' && Number.isFinite(avg) ? avg : undefined;
+  }
+
+  async setTitle(token: string, requestId: string, title: string) {
+    await this.call('PATCH', this.requestPath(requestId, ''), undefined, token, {
+      first_text: title,
+    });
   }
 
   createSubscription(token: string, event: string, target: string) {

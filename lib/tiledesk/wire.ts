@@ -37,6 +37,11 @@ export type TiledeskMessage = z.infer<typeof TiledeskMessage>;
 /** What we read of a `POST …/messages` answer: only its id (the rest is a large request doc). */
 export const SentMessage = z.object({ _id: z.string() });
 
+/** `GET /:p/publicanalytics/waiting/current`: `[{ _id, waiting_time_avg }]`, or `[]` (routes/public-analytics.js). */
+export const WaitingTime = z.array(
+  z.looseObject({ waiting_time_avg: z.number().nullable().optional() }),
+);
+
 export const TiledeskRequest = z.looseObject({
   request_id: z.string(),
   status: z.number(),

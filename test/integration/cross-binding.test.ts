@@ -62,7 +62,7 @@ for (const [from, to, storageName] of MOVES) {
         'Echo: thanks',
       ]);
       expect(standin.messages(requestId!).map((m) => m.text)).to.include('is anyone there?');
-      expect(h.events.map((e) => e.value)).to.deep.equal([{ state: 'completed' }]);
+      expect(h.events.map((e) => e.value)).to.deep.equal([{ state: 'completed', message: 'agent closed' }]);
       expect(h.errors).to.deep.equal([]);
     });
   });

@@ -58,7 +58,7 @@ for (const binding of BINDINGS)
       ]);
       expect(bot.events.at(-1)).to.deep.equal({
         name: 'handoff.status',
-        value: { state: 'completed' },
+        value: { state: 'completed', message: 'agent closed' },
       });
 
       await ada.sayAndWait('thanks!');

@@ -131,9 +131,9 @@ describe('conversation record transitions (pure)', () => {
 
     it('queue → accept; accept is once per request generation', () => {
       const begun = beginHandoff(rec(), handoffEntry('h'), [], 'i1', 0, LEASE)!.next;
-      const queued = queueHandoff(begun, 'h')!;
+      const queued = queueHandoff(begun, 'h', 1000)!;
       expect(queued.handoff?.state).to.equal('queued');
-      expect(queueHandoff(queued, 'h')).to.equal(undefined);
+      expect(queueHandoff(queued, 'h', 1000)).to.equal(undefined);
       const accepted = acceptHandoff(queued, 0, 'Anna', 1)!;
       expect(accepted.handoff).to.include({ state: 'assigned', agent: 'Anna' });
       expect(acceptHandoff(accepted, 0, 'Anna', 2)).to.equal(undefined);
@@ -252,7 +252,7 @@ describe('conversation record transitions (pure)', () => {
         takeOver(base(), 'i2', 50, LEASE);
         release(base(), 'i1');
         beginHandoff(deepFreeze(rec()), handoffEntry('h2'), [entry('u')], 'i1', 0, LEASE);
-        queueHandoff(base(), 'h');
+        queueHandoff(base(), 'h', 1);
         acceptHandoff(base(), 0, 'A', 1);
         failHandoff(base(), 'h');
         closeRequest(base(), 0);

@@ -25,6 +25,8 @@ export const DEFAULT_AGENT: StandInAgent = {
 };
 
 export class Store {
+  /** What `GET publicanalytics/waiting/current` reports (ms); none by default. */
+  waitingTimeAvgMs: number | undefined;
   readonly users = new Map<string, StandInUserDoc>();
   /** Key: 'u:' + id_user or 'x:' + uuid_user. */
   private readonly projectUsers = new Map<string, StandInProjectUser>();

@@ -43,6 +43,16 @@ export class Router {
     if (!isValidObjectId(first)) return json(400, { error: 'Invalid project id: ' + first });
     if (first !== this.store.projectId)
       return json(400, { error: 'Project not found with id: ' + first });
+    // `S:app.js#L621`: mounted without authentication; `S:routes/public-analytics.js#L9-37`:
+    // the average `waiting_time` of the last 4 hours, `[]` when there is none.
+    if (second === 'publicanalytics') {
+      const [, , a, b, extra] = ctx.segments;
+      if (ctx.method !== 'GET' || a !== 'waiting' || b !== 'current' || extra !== undefined) {
+        return notFound(ctx);
+      }
+      const avg = this.store.waitingTimeAvgMs;
+      return json(200, avg === undefined ? [] : [{ _id: first, waiting_time_avg: avg }]);
+    }
     if (second !== 'requests' && second !== 'subscriptions') return notFound(ctx);
 
     const authn = this.auth.authenticate(

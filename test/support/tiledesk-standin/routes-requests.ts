@@ -24,13 +24,15 @@ export class RequestRoutes {
     const route =
       action === undefined && ctx.method === 'GET'
         ? 'get'
-        : action === 'agent' && ctx.method === 'PUT'
-          ? 'agent'
-          : action === 'close' && ctx.method === 'PUT'
-            ? 'close'
-            : action === 'attributes' && ctx.method === 'PATCH'
-              ? 'attributes'
-              : undefined;
+        : action === undefined && ctx.method === 'PATCH'
+          ? 'patch'
+          : action === 'agent' && ctx.method === 'PUT'
+            ? 'agent'
+            : action === 'close' && ctx.method === 'PUT'
+              ? 'close'
+              : action === 'attributes' && ctx.method === 'PATCH'
+                ? 'attributes'
+                : undefined;
     if (route === undefined) return undefined;
     // hasRoleOrTypes('agent', ['bot','subscription'])
     const denied = this.auth.authorize(ctx, 'agent', true);
@@ -39,6 +41,8 @@ export class RequestRoutes {
     switch (route) {
       case 'get':
         return request ? json(200, request) : NOT_FOUND;
+      case 'patch':
+        return request ? json(200, patch(request, bodyRecord(ctx))) : NOT_FOUND;
       case 'agent':
         return request ? json(200, this.conv.route(request)) : NOT_FOUND;
       case 'close':
@@ -94,4 +98,15 @@ export class RequestRoutes {
       requests: mine.slice(page * limit, page * limit + limit),
     });
   }
+}
+
+/**
+ * `S:routes/request.js#L222-300`: sets only the listed fields that are truthy in the body
+ * (`first_text`, `subject`, `tags`, `priority`, `status`, …); anything else is ignored.
+ */
+function patch(request: StandInRequest, body: Record<string, unknown>): StandInRequest {
+  const allowed = ['first_text', 'subject', 'tags', 'priority', 'status', 'language', 'rating'];
+  const target = request as unknown as Record<string, unknown>;
+  for (const key of allowed) if (body[key]) target[key] = body[key];
+  return request;
 }
