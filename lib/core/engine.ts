@@ -169,8 +169,13 @@ export class Engine {
    * Ends the conversation's handoff on our side (the user left, bot code): see `Handoff.end`.
    * False if it was not with a human.
    */
-  endHandoff(ref: ConversationRef, reason: EndReason, text: string): Promise<boolean> {
-    return this.p.handoff.end(keyOf(ref), reason, text);
+  endHandoff(
+    ref: ConversationRef,
+    reason: EndReason,
+    text: string,
+    before: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
+    return this.p.handoff.end(keyOf(ref), reason, text, before);
   }
 
   /** Where the conversation is: with the bot, waiting for an agent, or with one. */

@@ -291,9 +291,15 @@ export class Handoff {
    * Ends the handoff on our side: the user left, a timeout, or bot code. The user is told, the
    * bot gets `handoff.status completed` (`reason`), the bot answers again at once, and the
    * request is closed in Tiledesk after what is already queued for it (the notice included).
-   * False if the conversation was not with a human.
+   * `before`: the turn's own entries (the user's leave message), stored in the same write so they
+   * reach the request being closed. False if the conversation was not with a human.
    */
-  async end(convKey: string, reason: EndReason, text: string): Promise<boolean> {
+  async end(
+    convKey: string,
+    reason: EndReason,
+    text: string,
+    before: readonly OutboxEntry[] = [],
+  ): Promise<boolean> {
     const notice: Notice = {
       key: randomUUID(),
       text,
@@ -307,7 +313,7 @@ export class Handoff {
       const close: OutboxEntry = { key: randomUUID(), kind: 'close', at, gen: r.gen };
       // Held bot messages go after the close, into the next request.
       const held = releaseHeld(told.next, at, randomUUID);
-      return { next: held.next, entries: [...told.entries, close, ...held.entries] };
+      return { next: held.next, entries: [...before, ...told.entries, close, ...held.entries] };
     });
     if (!changed) return false;
     this.clearDeadline(convKey);

@@ -79,6 +79,16 @@ export class TurnBatch {
     return started;
   }
 
+  /** Takes the turn's entries so far, to be stored with a state change (they leave the batch). */
+  take(): OutboxEntry[] {
+    return this.entries.splice(0);
+  }
+
+  /** Puts taken entries back (the change they were taken for did not happen). */
+  restore(entries: readonly OutboxEntry[]): void {
+    this.entries.unshift(...entries);
+  }
+
   /** Hands the turn's entries over; called once the turn is over (also when the bot threw). */
   commit(): void {
     if (!this.state || (this.entries.length === 0 && !this.inHandoff)) return;

@@ -94,7 +94,7 @@ export class TurnPolicy<C> {
     scope.batch.user(toChat(activity));
     if (state.mode === 'handoff') {
       // A human answers: the bot stays silent, unless the user ends the chat with them.
-      if (this.isLeave(activity.text)) await this.leave(turn);
+      if (this.isLeave(activity.text)) await this.leave(turn, scope);
       return;
     }
     const trigger = await this.detect(context, activity);
@@ -104,10 +104,19 @@ export class TurnPolicy<C> {
   }
 
   /** The user ends the chat with the agent: told, bot back, request closed (see Handoff.end). */
-  private async leave(turn: HostTurn): Promise<void> {
+  private async leave(turn: HostTurn, scope: TurnScope): Promise<void> {
+    // The user's message goes with the change, into the request being closed.
+    const before = scope.batch.take();
     try {
-      await this.engine.endHandoff(turn.reference(), 'user left', this.settings.textLeft);
+      const ended = await this.engine.endHandoff(
+        turn.reference(),
+        'user left',
+        this.settings.textLeft,
+        before,
+      );
+      if (!ended) scope.batch.restore(before);
     } catch (err) {
+      scope.batch.restore(before);
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE')); // never into the turn
     }
   }

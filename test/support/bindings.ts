@@ -26,6 +26,12 @@ export interface TestTurn {
   initiateHandoff(handoffContext: unknown): Promise<void>;
   /** `tiledesk.handoff(context, handoffContext)`. */
   handoff(handoffContext?: unknown): Promise<boolean>;
+  /** `tiledesk.endHandoff(context, reason)`. */
+  endHandoff(reason?: string): Promise<boolean>;
+  /** `tiledesk.statusOf(context)`. */
+  statusOf(): ReturnType<BotbuilderHandoff['statusOf']>;
+  /** The SDK's conversation reference of this turn. */
+  reference(): Record<string, unknown>;
 }
 /** What a test bot sends besides text. */
 export interface TestActivity {
@@ -55,6 +61,8 @@ export type BoundBot = (
   process(req: RestifyRequest, res: RestifyResponse): Promise<void>;
   /** Errors that reached the adapter's `onTurnError`. */
   errors: Error[];
+  /** The bot's own proactive message (`continueConversationAsync` / `continueConversation`). */
+  proactive(reference: Record<string, unknown>, text: string): Promise<void>;
 };
 
 export interface BindOptions {
@@ -80,6 +88,9 @@ function bindBotbuilder(o: BindOptions): BoundBot {
     initiateHandoff: async (value) =>
       void (await context.sendActivity(bb.EventFactory.createHandoffInitiation(context, value))),
     handoff: (value) => tiledesk.handoff(context, value),
+    endHandoff: (reason) => tiledesk.endHandoff(context, reason),
+    statusOf: () => tiledesk.statusOf(context),
+    reference: () => ({ ...bb.TurnContext.getConversationReference(context.activity) }),
   });
   const logic = (context: bb.TurnContext) => o.logic(turnOf(context));
   tiledesk = new BotbuilderHandoff({
@@ -102,6 +113,14 @@ function bindBotbuilder(o: BindOptions): BoundBot {
     adapter,
     tiledesk,
     errors,
+    proactive: (reference, text) =>
+      adapter.continueConversationAsync(
+        '',
+        reference as Partial<bb.ConversationReference>,
+        async (c) => {
+          await c.sendActivity(text);
+        },
+      ),
     process: (req, res) => adapter.process(req, res, logic),
   };
 }
@@ -122,6 +141,9 @@ function bindAgents(o: BindOptions): BoundBot {
     initiateHandoff: async (value) =>
       void (await context.sendActivity(createHandoffInitiation(context, value))),
     handoff: (value) => tiledesk.handoff(context, value),
+    endHandoff: (reason) => tiledesk.endHandoff(context, reason),
+    statusOf: () => tiledesk.statusOf(context),
+    reference: () => ({ ...context.activity.getConversationReference() }),
   });
   const logic = (context: agents.TurnContext) => o.logic(turnOf(context));
   tiledesk = new AgentsHandoff({
@@ -142,6 +164,14 @@ function bindAgents(o: BindOptions): BoundBot {
     adapter,
     tiledesk,
     errors,
+    proactive: (reference, text) =>
+      adapter.continueConversation(
+        { aud: '' },
+        reference as unknown as Parameters<agents.CloudAdapter['continueConversation']>[1],
+        async (c) => {
+          await c.sendActivity(text);
+        },
+      ),
     process: (req, res) =>
       adapter.process(
         req as unknown as agents.Request,

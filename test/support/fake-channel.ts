@@ -158,6 +158,8 @@ export class FakeChannel {
   private readonly arrivalLog: ArrivedRequest[] = [];
   /** Log every bot request as it arrives in `arrivals` (off by default: it parses each body). */
   recordArrivals = false;
+  /** Ids of every activity this channel sent to the bot (what a `replyToId` may point at). */
+  readonly sentIds = new Set<string>();
   private readonly waiters = new Set<Waiter>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private port: number | undefined;
@@ -173,6 +175,21 @@ export class FakeChannel {
         res.end(JSON.stringify({ error: { code: 'FakeChannelError', message: String(error) } }));
       });
     });
+  }
+
+  /**
+   * Activities of the bot that reply to an activity this channel never sent (Web Chat holds
+   * such a reply for 5 s, then shows it above newer messages).
+   */
+  strayReplies(conversationId?: string): ReceivedActivity[] {
+    return this.log.filter(
+      (a) =>
+        (conversationId === undefined || a.conversationId === conversationId) &&
+        (a.kind === 'send' || a.kind === 'reply') &&
+        [a.replyToId, a.activity['replyToId']].some(
+          (id) => typeof id === 'string' && id !== '' && !this.sentIds.has(id),
+        ),
+    );
   }
 
   /** `http://127.0.0.1:<port>`; throws before `start()`. */
@@ -314,6 +331,7 @@ export class FakeChannel {
       recipient: { id: 'bot', name: 'Bot', role: 'bot', ...recipient },
       conversation: { id: `conv-${randomUUID()}`, ...conversation },
     };
+    this.sentIds.add(String(body['id']));
     const payload = Buffer.from(JSON.stringify(body), 'utf8');
     const target = new URL(botUrl);
     const started = performance.now();

@@ -28,6 +28,8 @@ export interface Harness {
   tiledesk: AnyTiledesk;
   /** `handoff.status` (and other) events the default bot received. */
   events: { name: string | undefined; value: unknown }[];
+  /** The bot's own proactive message into a conversation (through its SDK's adapter). */
+  proactive(reference: Record<string, unknown>, text: string): Promise<void>;
   storage: Storage;
   errors: TiledeskError[];
   user(
@@ -150,6 +152,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     tiledesk,
     events,
+    proactive: (reference, text) => bound.proactive(reference, text),
     storage,
     errors,
     user: (conversationId, userId, name) => {

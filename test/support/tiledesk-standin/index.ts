@@ -173,6 +173,11 @@ export class TiledeskStandIn {
   }
 
   /** Same path as `PUT /{p}/requests/{id}/close` with closed_by = the agent. */
+  /** What `GET publicanalytics/waiting/current` reports (ms); none by default. */
+  setWaitingTime(ms: number | undefined): void {
+    this.store.waitingTimeAvgMs = ms;
+  }
+
   agentClose(requestId: string, opts: { agentId?: string } = {}): void {
     const request = this.mustRequest(requestId);
     this.conv.close(request, this.agentFor(request, opts.agentId)._id);
