@@ -417,7 +417,13 @@ export class Handoff {
         return { next, result: true, takeover };
       }));
     } catch (err) {
-      this.o.notices(convKey); // the write may have landed with its notice: look and send it
+      // The write may have landed (its answer lost) with its notice and its mirror entries,
+      // and the outbox lease: send the notice, and work on the outbox if the lease is ours.
+      this.o.notices(convKey);
+      void this.o.store.read(convKey).then(
+        (stored) => stored && this.o.outbox.adopt(convKey, stored.record),
+        () => undefined, // storage down: the lease runs out and the recovery pass takes it
+      );
       throw err;
     }
     if (result) this.o.notices(convKey);

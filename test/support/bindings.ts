@@ -67,6 +67,8 @@ export type BoundBot = (
 
 export interface BindOptions {
   logic: TestLogic;
+  /** botbuilder only: the bot's own turn handler, used as is (e.g. a botbuilder-dialogs bot). */
+  native?: (context: bb.TurnContext) => Promise<void>;
   recognize?: (turn: TestTurn) => Promise<Intents>;
   tiledesk: CommonOptions;
 }
@@ -92,7 +94,7 @@ function bindBotbuilder(o: BindOptions): BoundBot {
     statusOf: () => tiledesk.statusOf(context),
     reference: () => ({ ...bb.TurnContext.getConversationReference(context.activity) }),
   });
-  const logic = (context: bb.TurnContext) => o.logic(turnOf(context));
+  const logic = o.native ?? ((context: bb.TurnContext) => o.logic(turnOf(context)));
   tiledesk = new BotbuilderHandoff({
     ...o.tiledesk,
     adapter,
@@ -126,6 +128,7 @@ function bindBotbuilder(o: BindOptions): BoundBot {
 }
 
 function bindAgents(o: BindOptions): BoundBot {
+  if (o.native) throw new Error('a botbuilder-only bot cannot run on the Agents SDK binding');
   const errors: Error[] = [];
   const adapter = new agents.CloudAdapter();
   adapter.onTurnError = async (_c, error) => void errors.push(error);

@@ -1,4 +1,4 @@
-import { type CloudAdapter, MemoryStorage, type Storage } from 'botbuilder';
+import { type CloudAdapter, MemoryStorage, type Storage, type TurnContext } from 'botbuilder';
 import type { TiledeskApi, TiledeskError } from '../../lib';
 import type { Intents } from '../../lib/core/triggers';
 import {
@@ -53,6 +53,8 @@ export interface HarnessOptions {
   shared?: { standin: TiledeskStandIn; channel: FakeChannel };
   /** The bot's logic, SDK-neutral; default: an echo bot ("Echo: <text>") recording events. */
   logic?: TestLogic;
+  /** botbuilder only: the bot's own turn handler, used as is. */
+  native?: (context: TurnContext) => Promise<void>;
   /** A recognizer's intents for a turn. */
   recognize?: (turn: TestTurn) => Promise<Intents>;
   tiledesk?: Partial<CommonOptions>;
@@ -118,6 +120,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   bound = bind(binding, {
     logic: options.logic ?? echo,
     ...(options.recognize ? { recognize: options.recognize } : {}),
+    ...(options.native ? { native: options.native } : {}),
     tiledesk: {
       storage,
       onError: (e) => errors.push(e),
