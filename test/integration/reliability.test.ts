@@ -243,7 +243,7 @@ describe('reliability: Tiledesk down when the bot starts', () => {
     });
     h.standin.injectFault({ path: /\/subscriptions$/, status: 503, times: 1 });
     await h.tiledesk.start(); // must not throw
-    expect(h.errors.map((e) => e.code)).to.deep.equal(['TILEDESK_HTTP']);
+    expect(h.errors.map((e) => e.code)).to.deep.equal(['TILEDESK_UNREACHABLE']);
     expect(h.standin.subscriptions()).to.have.length(0);
     await h.user('conv-start').sayAndWait('hello');
     expect(h.channel.texts('conv-start')).to.deep.equal(['Echo: hello']);

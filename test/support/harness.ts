@@ -88,14 +88,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     adapter,
     logic,
     extraRoutes: (server) => {
-      server.post('/api/tiledesk', async (req, res) => {
+      // Before restify's body parser (`pre`), as the README advises: the secret is checked
+      // before the body is read.
+      server.pre((req, res, next) => {
+        if (req.method !== 'POST' || req.url?.split('?')[0] !== '/api/tiledesk') return next();
         if (!webhook) throw new Error('webhook not ready');
         if (webhookDown) {
           res.statusCode = 503;
           res.end();
           return;
         }
-        await webhook(req, res);
+        void webhook(req, res);
       });
     },
   });
