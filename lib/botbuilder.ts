@@ -13,6 +13,7 @@ import {
   TurnContext,
 } from 'botbuilder';
 import { Engine, type TurnBatch } from './core/engine';
+import type { StartResult, TiledeskHealth } from './core/health';
 import { findKeyword, type HandoffTrigger, handoffScore } from './core/triggers';
 import type { ChatActivity, Clock, ConversationRef } from './core/types';
 import { asTiledeskError, type TiledeskError } from './errors';
@@ -128,9 +129,18 @@ export class TiledeskHandoff implements Middleware {
     );
   }
 
-  /** Signs in and makes sure Tiledesk's webhook subscriptions exist (idempotent). */
-  start(): Promise<void> {
+  /**
+   * Signs in, makes sure Tiledesk's webhook subscriptions exist (idempotent) and checks that the
+   * webhook URL reaches this bot. Never rejects: resolves with what it could not do (also sent
+   * to `onError`); the bot runs either way, and failed steps are retried periodically.
+   */
+  start(): Promise<StartResult> {
     return this.engine.start();
+  }
+
+  /** What works and what does not, for your health route (see README, Health and troubleshooting). */
+  health(): TiledeskHealth {
+    return this.engine.health();
   }
 
   /** Resolves once every queued post and delivery is done. */
