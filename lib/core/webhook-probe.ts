@@ -106,7 +106,7 @@ export function redactUrl(url: string): string {
       .split('/')
       .map((s) => (s.length >= 16 ? '***' : s))
       .join('/');
-    return `${u.protocol}//${u.host}${path}${u.search ? '?***' : ''}`;
+    return `${u.protocol}//${u.host}${path === '/' ? '' : path}${u.search ? '?***' : ''}`;
   } catch {
     return '(invalid URL)';
   }
