@@ -10,6 +10,10 @@ export {
 } from './settings';
 export { createLogger, type Logger } from './logger';
 
+// Health: what start() could not do, and a snapshot for the bot's health route
+export { type StartResult, type TiledeskHealth } from './core/health';
+export { type HandoffStatus } from './core/engine';
+
 // Advanced: the parts, for other hosts and tests
 export { Engine, type EngineDeps } from './core/engine';
 export { TiledeskMiddleware, type TiledeskCommonOptions } from './core/middleware';
@@ -21,8 +25,19 @@ export {
   type SendHook,
   type SentActivity,
 } from './core/host';
-export { type WebhookRequest, type WebhookResponse } from './core/webhook';
-export { createNodeWebhookHandler, type NodeWebhookHandler } from './http-handler';
+export {
+  type WebhookRequest,
+  type WebhookResponse,
+  type WebhookReadLimits,
+  WebhookReadError,
+  type WebhookRefusal,
+  type WebhookIgnored,
+} from './core/webhook';
+export {
+  createNodeWebhookHandler,
+  type NodeWebhookHandler,
+  type NodeWebhookHandlerOptions,
+} from './http-handler';
 export { TiledeskClient, type TiledeskApi, type TiledeskClientOptions } from './tiledesk/client';
 export { type HandoffTrigger } from './core/triggers';
 export {

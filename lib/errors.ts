@@ -15,7 +15,15 @@ export type TiledeskErrorCode =
   | 'TILEDESK_STORAGE'
   | 'TILEDESK_DELIVERY'
   | 'TILEDESK_RECOGNIZER'
-  | 'TILEDESK_MIRROR_GAVE_UP';
+  | 'TILEDESK_MIRROR_GAVE_UP'
+  /** The admin account could not sign in: wrong email or password (`context.reason`). */
+  | 'TILEDESK_SIGN_IN_FAILED'
+  /** Tiledesk did not answer, timed out or failed (5xx, 429) while the bot started. */
+  | 'TILEDESK_UNREACHABLE'
+  /** A webhook subscription could not be found or created (`context.event`, `context.reason`). */
+  | 'TILEDESK_SUBSCRIPTION_MISSING'
+  /** The bot's own webhook URL did not reach this handler (`context.reason`, `context.status`). */
+  | 'TILEDESK_WEBHOOK_UNREACHABLE';
 
 const PREFIX = '[botbuilder-tiledesk]';
 
@@ -66,6 +74,8 @@ export class TiledeskApiError extends TiledeskError {
       detail?: string;
       retryable: boolean;
       retryAfterMs?: number;
+      /** More non-secret context (e.g. `reason`, `step`). */
+      extra?: Record<string, string>;
     },
   ) {
     const status = init.status === undefined ? '' : ` (${init.status})`;
@@ -74,6 +84,7 @@ export class TiledeskApiError extends TiledeskError {
       method: init.method,
       path: init.path,
       status: init.status,
+      ...init.extra,
     });
     this.name = 'TiledeskApiError';
     this.method = init.method;
@@ -86,6 +97,19 @@ export class TiledeskApiError extends TiledeskError {
   /** The same failure, marked retryable (e.g. a 401 worth one retry with a fresh token). */
   asRetryable(): TiledeskApiError {
     return new TiledeskApiError(this.code, { ...this.init, retryable: true });
+  }
+
+  /**
+   * The same failure under a more telling code (a 401 on sign-in is a wrong password), keeping
+   * status and retry hints; `extra` joins the context, and its `reason` the message.
+   */
+  withCode(code: TiledeskErrorCode, extra: Record<string, string> = {}): TiledeskApiError {
+    const detail = [extra['reason'], this.init.detail].filter(Boolean).join(': ');
+    return new TiledeskApiError(code, {
+      ...this.init,
+      ...(detail ? { detail } : {}),
+      extra: { ...this.init.extra, ...extra },
+    });
   }
 }
 

@@ -23,6 +23,13 @@ const number = (min: number, max: number) => {
     .refine((n) => Number.isFinite(n) && n >= min && n <= max, { error });
 };
 
+const flag = z
+  .union([
+    z.boolean(),
+    z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }),
+  ])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+
 function isHttpUrl(value: string): boolean {
   if (/\s/.test(value)) return false;
   try {
@@ -244,6 +251,26 @@ const SPEC = {
     key: 'TiledeskTextEnded',
     schema: z.string().default('The chat with the agent has ended. You are back with the bot.'),
     help: 'what the user is told when the bot ends the handoff (endHandoff)',
+  },
+  webhookMaxBodyBytes: {
+    key: 'TiledeskWebhookMaxBodyBytes',
+    schema: number(1024, 64 * 1024 * 1024).default(1024 * 1024),
+    help: 'the largest webhook body accepted, in bytes (larger ones get 413; default 1 MiB)',
+  },
+  webhookReadTimeoutMs: {
+    key: 'TiledeskWebhookReadTimeoutMs',
+    schema: number(100, 120_000).default(10_000),
+    help: 'how long a webhook body may take to arrive before it is cut off with 408 (ms)',
+  },
+  webhookMaxReadsPerSource: {
+    key: 'TiledeskWebhookMaxReadsPerSource',
+    schema: number(1, 10_000).default(16),
+    help: 'how many webhook bodies one remote address may send at the same time (more get 429)',
+  },
+  webhookProbe: {
+    key: 'TiledeskWebhookProbe',
+    schema: flag.default(true),
+    help: 'true to check at start() that TiledeskWebhookUrl reaches this bot (false if the bot cannot call its own public URL)',
   },
 } satisfies Record<string, SettingSpec>;
 

@@ -1,6 +1,8 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
+import { TiledeskApiError, type TiledeskErrorCode } from '../errors';
+import { bareMessage } from '../logger';
 import type { TiledeskApi } from '../tiledesk/client';
 import { storageKeys } from './ids';
 import type { VersionedStorage } from '../storage/versioned-storage';
@@ -36,6 +38,14 @@ export interface CredentialsOptions {
 
 const StoredUser = z.object({ token: z.string(), tiledeskId: z.string() });
 
+/** The last admin sign-in, for `health()`: when, and how it ended. */
+export interface SignInStatus {
+  ok: boolean;
+  at: number;
+  code?: TiledeskErrorCode;
+  message?: string;
+}
+
 interface CachedToken {
   token: string;
   /** Tiledesk's id for the user (differs from EndUser.id for anonymous users). */
@@ -44,6 +54,8 @@ interface CachedToken {
 }
 
 export class Credentials {
+  /** The last admin sign-in (undefined before the first one). */
+  lastSignIn: SignInStatus | undefined;
   private adminToken: Promise<string> | undefined;
   private readonly users = new Map<string, CachedToken>();
   /** One anonymous sign-in per user at a time in this instance. */
@@ -66,10 +78,29 @@ export class Credentials {
     return this.o.projectSecret !== undefined;
   }
 
-  /** The admin token, signing in on first use (one sign-in shared by concurrent callers). */
+  /**
+   * The admin token, signing in on first use (one sign-in shared by concurrent callers). A
+   * rejected sign-in fails with `TILEDESK_SIGN_IN_FAILED` and a `reason`.
+   */
   admin(): Promise<string> {
     if (!this.adminToken) {
-      this.adminToken = this.o.api.signIn(this.o.email, this.o.password).then((r) => r.token);
+      this.adminToken = this.o.api.signIn(this.o.email, this.o.password).then(
+        (r) => {
+          this.lastSignIn = { ok: true, at: this.o.clock.now() };
+          return r.token;
+        },
+        (err: unknown) => {
+          const error = signInError(err);
+          const code = (error as { code?: TiledeskErrorCode }).code;
+          this.lastSignIn = {
+            ok: false,
+            at: this.o.clock.now(),
+            ...(code ? { code } : {}),
+            message: error instanceof Error ? bareMessage(error) : String(error),
+          };
+          throw error;
+        },
+      );
       this.adminToken.catch(() => (this.adminToken = undefined));
     }
     return this.adminToken;
@@ -163,4 +194,23 @@ export class Credentials {
       if (oldest !== undefined) this.users.delete(oldest);
     }
   }
+}
+
+/**
+ * `POST /auth/signin` answers 401 "Authentication failed. User not found." / "… Wrong password."
+ * and 422 for a malformed email or an empty password (tiledesk-api.md §1.3): the account is
+ * wrong, and no retry will change that.
+ */
+function signInError(err: unknown): unknown {
+  if (!(err instanceof TiledeskApiError) || err.retryable) return err;
+  if (err.status !== 401 && err.status !== 403 && err.status !== 422) return err;
+  const text = err.message;
+  const reason = /wrong password/i.test(text)
+    ? 'wrong password'
+    : /not found/i.test(text)
+      ? 'no Tiledesk user with this email'
+      : err.status === 422
+        ? 'malformed email or empty password'
+        : 'credentials refused';
+  return err.withCode('TILEDESK_SIGN_IN_FAILED', { reason, step: 'sign in' });
 }

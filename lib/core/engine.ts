@@ -2,6 +2,7 @@ import { asTiledeskError, type TiledeskError } from '../errors';
 import type { Logger } from '../logger';
 import type { TiledeskSettings } from '../settings';
 import type { HandoffEntry } from './handoff';
+import { HealthMonitor, type StartResult, type TiledeskHealth } from './health';
 import { conversationKey } from './ids';
 import { createParts, type EngineDeps, type Parts } from './parts';
 import { Recovery } from './recovery';
@@ -62,6 +63,7 @@ export class Engine {
   private timer: unknown;
   private subscribed = false;
   private stopped = false;
+  private readonly monitor: HealthMonitor;
 
   constructor(
     readonly settings: TiledeskSettings,
@@ -75,6 +77,7 @@ export class Engine {
       onError: this.onError,
       webhook: this.webhook,
     } = this.p);
+    this.monitor = new HealthMonitor(this.p, settings);
   }
 
   /** Storage operations made so far, by kind (benchmarks and tests). */
@@ -96,10 +99,10 @@ export class Engine {
    * Never throws for Tiledesk or storage being down: the bot must start anyway; failures go to
    * `onError` and are tried again on every periodic pass.
    */
-  async start(): Promise<void> {
+  async start(): Promise<StartResult> {
     this.stopped = false;
     await this.maintain(true);
-    if (this.timer !== undefined) return;
+    if (this.timer !== undefined) return this.monitor.afterStart();
     const tick = () => {
       this.timer = this.clock.setTimeout(() => {
         void this.maintain(false).finally(() => {
@@ -109,6 +112,20 @@ export class Engine {
       (this.timer as { unref?: () => unknown }).unref?.();
     };
     tick();
+    return this.monitor.afterStart();
+  }
+
+  /** What works and what does not (sign-in, subscriptions, backlog, webhooks); no I/O. */
+  health(): TiledeskHealth {
+    let entries = 0;
+    let oldestAt: number | undefined;
+    for (const items of this.pending.values()) {
+      for (const i of items) {
+        entries += i.entries.length;
+        oldestAt = Math.min(oldestAt ?? i.since, i.since);
+      }
+    }
+    return this.monitor.snapshot({ entries, oldestAt });
   }
 
   /**

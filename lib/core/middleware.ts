@@ -11,6 +11,7 @@ import {
 import type { VersionedStorage } from '../storage/versioned-storage';
 import type { TiledeskApi } from '../tiledesk/client';
 import { Engine, type HandoffStatus } from './engine';
+import type { StartResult, TiledeskHealth } from './health';
 import type { Host } from './host';
 import { ProactiveTurns } from './proactive';
 import { TurnPolicy } from './turn-policy';
@@ -85,9 +86,18 @@ export abstract class TiledeskMiddleware<C> {
     );
   }
 
-  /** Signs in and makes sure Tiledesk's webhook subscriptions exist (idempotent). */
-  start(): Promise<void> {
+  /**
+   * Signs in, makes sure Tiledesk's webhook subscriptions exist (idempotent) and checks that the
+   * webhook URL reaches this bot. Never rejects: resolves with what it could not do (also sent
+   * to `onError`); the bot runs either way, and failed steps are retried periodically.
+   */
+  start(): Promise<StartResult> {
     return this.engine.start();
+  }
+
+  /** What works and what does not, for your health route (see README, Health and troubleshooting). */
+  health(): TiledeskHealth {
+    return this.engine.health();
   }
 
   /** Resolves once every queued post and delivery is done. */

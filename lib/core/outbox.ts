@@ -100,6 +100,20 @@ export class Outbox {
     return this.scheduler.whenIdle();
   }
 
+  /** For `health()`: entries this instance has still to post, and when the oldest was enqueued. */
+  backlog(): { conversations: number; entries: number; oldestAt: number | undefined } {
+    let entries = 0;
+    let oldestAt: number | undefined;
+    for (const [convKey, lane] of this.lanes) {
+      for (const e of this.o.store.cached(convKey)?.record.outbox ?? []) {
+        if (lane.done.has(e.key)) continue;
+        entries++;
+        if (oldestAt === undefined || e.at < oldestAt) oldestAt = e.at;
+      }
+    }
+    return { conversations: this.lanes.size, entries, oldestAt };
+  }
+
   /**
    * Stores `entries` (after the turn's earlier ones) and starts posting them if nobody else is.
    * `hint` is the record as the turn read it. Rejects only on a storage failure.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance } from 'axios';
 import { asTiledeskError, TiledeskError } from '../errors';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, type Logger, logError } from '../logger';
 import type { TiledeskSettings } from '../settings';
 import { toVersionedStorage } from '../storage/adapt';
 import type { VersionedStorage } from '../storage/versioned-storage';
@@ -61,8 +61,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
   const instanceId = deps.instanceId ?? randomUUID();
   const leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
   const logger = createLogger(deps.logger);
-  const onError =
-    deps.onError ?? ((e: TiledeskError) => logger.error(e.message, { code: e.code, ...e.context }));
+  const onError = deps.onError ?? ((e: TiledeskError) => logError(logger, e));
   const storage = toVersionedStorage(deps.storage);
   const api =
     deps.api ??
@@ -200,8 +199,12 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     delivery,
     projectId: settings.projectId,
     logger,
-    knownSecrets: (refresh) => subscriptions.knownSecrets(refresh),
+    known: (refresh) => subscriptions.known(refresh),
     ownSenders,
+    clock,
+    maxBodyBytes: settings.webhookMaxBodyBytes,
+    readTimeoutMs: settings.webhookReadTimeoutMs,
+    maxReadsPerSource: settings.webhookMaxReadsPerSource,
   });
   function dropped(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void {
     const cause = error instanceof Error ? error.message : String(error);
@@ -229,6 +232,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     logger,
     onError,
     storage,
+    credentials,
     store,
     outboxIndex,
     handoffIndex,

@@ -65,7 +65,7 @@ export class Recovery {
       if (record.mode === 'handoff') await this.p.handoffIndex.add(convKey);
       if (isIdle(record) && now - record.touched >= UNINDEX_AFTER_MS) await this.unindex(convKey);
     }
-    if (recovered > 0) this.p.logger.info('Took over pending Tiledesk posts', { recovered });
+    if (recovered > 0) this.p.logger.info('recovery.took_over', { recovered });
   }
 
   /**

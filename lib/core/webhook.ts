@@ -1,72 +1,242 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
 import { TiledeskMessage, WebhookEnvelope } from '../tiledesk/wire';
 import { classifyMessage } from './classify-delivery';
 import type { Delivery } from './delivery';
 import { parseRequestId } from './ids';
+import type { KnownHook } from './subscriptions';
+import { type Clock, systemClock } from './types';
+import {
+  checkToken,
+  isJsonContentType,
+  isSecretOf,
+  payloadProject,
+  secretMatches,
+} from './webhook-checks';
+import {
+  ReplayGuard,
+  type WebhookIgnored,
+  type WebhookRefusal,
+  WebhookStats,
+  type WebhookStatsSnapshot,
+} from './webhook-stats';
+
+export type { WebhookRefusal, WebhookIgnored } from './webhook-stats';
 
 /**
- * The framework-agnostic webhook receiver (Tiledesk → user direction). Order of checks, after
- * octokit/webhooks: content type and size, then the `x-hook-secret` (constant time), then the
- * zod envelope; then answer 200 at once (Tiledesk retries 3 times over ~8 s, §5.3). What matters
- * (an agent's message, an agent joining, a close) is handed to `Delivery` for the conversation
- * the request id names; our own echoes, notes and requests of others cost no storage at all.
+ * The framework-agnostic webhook receiver (Tiledesk → user direction).
+ *
+ * Order of checks, cheapest and least revealing first:
+ * 1. headers only, before a byte of the body is read: `x-hook-secret` (401; 503 while we know no
+ *    secret at all), JSON content type (415), declared length (413), reads in progress from the
+ *    same address (429);
+ * 2. the body, read with a size cap (413) and a time limit (408);
+ * 3. JSON (400), envelope (400), our project (403), one of our subscriptions (403), its signed
+ *    `token` (403), not stale (403);
+ * 4. already accepted (same hook, timestamp, payload id) → 200, not processed again;
+ * 5. a request of ours, else 200 and ignored (`request.close` fires for every request).
+ * Then 200 at once: the work is handed to `Delivery` (Tiledesk retries 3 times over ~8 s, §5.3).
+ *
+ * Status codes: Tiledesk retries network errors, 1xx, 429 and 5xx only (§5.3), so everything
+ * hostile or malformed gets a 4xx (no pointless retries), and only our own transient states get
+ * 429/503 (retried). Every refusal is counted by reason (`health()`).
  */
+
+export interface WebhookReadLimits {
+  maxBytes: number;
+  timeoutMs: number;
+}
+
+/** Why a host could not read a body within the limits. */
+export class WebhookReadError extends Error {
+  constructor(readonly reason: 'too_large' | 'timeout' | 'aborted') {
+    super(`webhook body ${reason}`);
+    this.name = 'WebhookReadError';
+  }
+}
 
 export interface WebhookRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The parsed JSON object, or the raw body as a string/Buffer. */
-  body: unknown;
+  /**
+   * The body, when the host has read it already: the parsed JSON object, or the raw text/Buffer.
+   * Prefer `readBody`: a body read before the checks costs memory to whoever sends one.
+   */
+  body?: unknown;
+  /**
+   * Reads the raw body within the limits; called only once the headers passed. Rejects with a
+   * {@link WebhookReadError}.
+   */
+  readBody?(limits: WebhookReadLimits): Promise<Buffer>;
+  /** The peer's address: concurrent body reads are capped per address. */
+  remoteAddress?: string | undefined;
 }
 
 export interface WebhookResponse {
   status: number;
   body: { ok: true } | { error: string };
+  /** Extra response headers (`Retry-After`). */
+  headers?: Record<string, string>;
 }
 
 export interface WebhookReceiverOptions {
-  delivery: Delivery;
+  delivery: Pick<Delivery, 'notify'>;
   projectId: string;
   logger: Logger;
-  knownSecrets(refresh: boolean): Promise<readonly string[]>;
+  /** Our subscriptions; `refresh` asks for a (rate-limited) reload from storage. */
+  known(refresh: boolean): Promise<readonly KnownHook[]>;
   ownSenders: ReadonlySet<string>;
-  /** Largest accepted body; Tiledesk's own JSON limit is 500 KB (§1.1). */
+  clock?: Clock;
+  /** Largest accepted body (default 1 MiB); Tiledesk's own JSON limit is 500 KB (§1.1). */
   maxBodyBytes?: number;
+  /** How long a body may take to arrive (default 10 s). */
+  readTimeoutMs?: number;
+  /** Bodies read at the same time from one address (default 16). */
+  maxReadsPerSource?: number;
 }
 
+/** A signed `iat` further than this from our clock is refused (replays, clock trouble). */
+export const MAX_TOKEN_AGE_MS = 15 * 60 * 1000;
+/** Accepted deliveries remembered for replay detection (each ~150 bytes). */
+const REPLAY_MEMORY = 20_000;
+
+export const SECRET_ERROR = 'Missing or wrong x-hook-secret';
+export const PROBE_HEADER = 'x-botbuilder-tiledesk-probe';
+
 export class WebhookReceiver {
+  /** Sent by our own reachability probe (`health`), so its 401 is not counted as a refusal. */
+  readonly probeToken = randomUUID();
+  private readonly clock: Clock;
   private readonly maxBodyBytes: number;
+  private readonly readTimeoutMs: number;
+  private readonly maxReadsPerSource: number;
+  private readonly stats: WebhookStats;
+  private readonly replays = new ReplayGuard(MAX_TOKEN_AGE_MS * 2, REPLAY_MEMORY);
+  private readonly reading = new Map<string, number>();
+  private lastProbeAt: number | undefined;
+  private warnedParsedBody = false;
 
   constructor(private readonly o: WebhookReceiverOptions) {
+    this.clock = o.clock ?? systemClock;
     this.maxBodyBytes = o.maxBodyBytes ?? 1024 * 1024;
+    this.readTimeoutMs = o.readTimeoutMs ?? 10_000;
+    this.maxReadsPerSource = o.maxReadsPerSource ?? 16;
+    this.stats = new WebhookStats(o.logger);
+  }
+
+  /** Counters for `health()`. */
+  snapshot(): WebhookStatsSnapshot & { lastProbeAt: number | undefined; readsInProgress: number } {
+    let readsInProgress = 0;
+    for (const n of this.reading.values()) readsInProgress += n;
+    return { ...this.stats.snapshot(), lastProbeAt: this.lastProbeAt, readsInProgress };
   }
 
   async handle(request: WebhookRequest): Promise<WebhookResponse> {
-    const contentType = header(request.headers, 'content-type');
-    if (contentType !== undefined && !/^application\/(.+\+)?json\b/i.test(contentType)) {
-      return reject(415, 'Content-Type must be application/json');
+    const remote = request.remoteAddress ?? 'unknown';
+    const refuse = (reason: WebhookRefusal, status: number, error: string, extra = {}) => {
+      this.stats.refuse(reason, this.clock.now(), { status, remote, ...extra });
+      return respond(status, error, status === 429 || status === 503 ? { 'retry-after': '5' } : {});
+    };
+
+    // 1. Headers only.
+    const given = header(request.headers, 'x-hook-secret');
+    if (!given) {
+      if (header(request.headers, PROBE_HEADER) === this.probeToken) {
+        this.lastProbeAt = this.clock.now();
+        return respond(401, SECRET_ERROR);
+      }
+      return refuse('secret', 401, SECRET_ERROR);
     }
-    const length = Number(header(request.headers, 'content-length') ?? 0);
-    if (length > this.maxBodyBytes) return reject(413, 'Body too large');
-    if (!(await this.verify(header(request.headers, 'x-hook-secret')))) {
-      return reject(401, 'Missing or wrong x-hook-secret');
+    let hooks: readonly KnownHook[];
+    try {
+      hooks = await this.o.known(false);
+      if (hooks.length === 0 || !secretMatches(given, hooks)) hooks = await this.o.known(true);
+    } catch {
+      return refuse('not_ready', 503, 'Webhook secrets cannot be read right now');
     }
-    const body = parseBody(request.body, this.maxBodyBytes);
-    if (body === TOO_LARGE) return reject(413, 'Body too large');
-    const envelope = WebhookEnvelope.safeParse(body);
-    if (!envelope.success) return reject(400, 'Not a Tiledesk webhook envelope');
-    const work = toWork(envelope.data);
-    if (!work) return reject(400, 'Unexpected payload for this event');
+    if (hooks.length === 0) return refuse('not_ready', 503, 'No webhook subscription known yet');
+    if (!secretMatches(given, hooks)) return refuse('secret', 401, SECRET_ERROR);
+    if (!isJsonContentType(header(request.headers, 'content-type'))) {
+      return refuse('content_type', 415, 'Content-Type must be application/json');
+    }
+    const declared = Number(header(request.headers, 'content-length') ?? 0);
+    if (declared > this.maxBodyBytes) return refuse('too_large', 413, 'Body too large');
+
+    // 2. The body.
+    let raw: unknown;
+    if (request.body !== undefined || !request.readBody) {
+      raw = request.body;
+      this.warnIfParsed(raw);
+    } else {
+      const busy = this.reading.get(remote) ?? 0;
+      if (busy >= this.maxReadsPerSource) return refuse('busy', 429, 'Too many bodies at once');
+      this.reading.set(remote, busy + 1);
+      try {
+        raw = await request.readBody({
+          maxBytes: this.maxBodyBytes,
+          timeoutMs: this.readTimeoutMs,
+        });
+      } catch (err) {
+        const reason = err instanceof WebhookReadError ? err.reason : 'aborted';
+        if (reason === 'too_large') return refuse('too_large', 413, 'Body too large');
+        if (reason === 'timeout') return refuse('timeout', 408, 'Body not received in time');
+        return refuse('aborted', 400, 'Body not received');
+      } finally {
+        const left = (this.reading.get(remote) ?? 1) - 1;
+        if (left > 0) this.reading.set(remote, left);
+        else this.reading.delete(remote);
+      }
+    }
+    const body = parseBody(raw, this.maxBodyBytes);
+    if (body === TOO_LARGE) return refuse('too_large', 413, 'Body too large');
+    if (body === MALFORMED) return refuse('malformed', 400, 'Body is not JSON');
+
+    // 3. Whose delivery is it?
+    const parsed = WebhookEnvelope.safeParse(body);
+    if (!parsed.success) return refuse('envelope', 400, 'Not a Tiledesk webhook envelope');
+    const envelope = parsed.data;
+    // The schema keeps only what the core reads; the checks read the hook as it came.
+    const hookBody = (body as { hook: Record<string, unknown> }).hook;
+    const hookId = typeof hookBody['_id'] === 'string' ? hookBody['_id'] : undefined;
+    const projects = [hookBody['id_project'], payloadProject(envelope.payload)];
+    if (
+      hookBody['id_project'] === undefined ||
+      projects.some((p) => p !== undefined && p !== this.o.projectId)
+    ) {
+      return refuse('project', 403, 'Not a delivery for this project', { hook: hookId });
+    }
+    let hook = hooks.find((h) => h.id === hookId);
+    if (!hook) hook = (await this.o.known(true).catch(() => hooks)).find((h) => h.id === hookId);
+    if (!hook || hook.event !== envelope.hook.event || !isSecretOf(given, hook)) {
+      return refuse('hook', 403, 'Not a delivery of our subscriptions', { hook: hookId });
+    }
+    const token = checkToken(envelope.token, hook, hookBody, this.o.projectId);
+    if (!token.ok) return refuse('token', 403, 'Invalid token', { hook: hookId, why: token.why });
+    const now = this.clock.now();
+    if (Math.abs(now - token.issuedAtMs) > MAX_TOKEN_AGE_MS) {
+      return refuse('stale', 403, 'Delivery too old', { hook: hookId });
+    }
+
+    // 4. Already accepted?
+    const payloadId = envelope.payload['_id'] ?? envelope.payload['request_id'];
+    const key = `${hook.id}|${envelope.timestamp ?? token.issuedAtMs}|${String(payloadId)}`;
+    if (this.replays.has(key, now)) {
+      this.ignore('replay', { hook: hook.id });
+      return OK;
+    }
+
+    // 5. What is it about?
+    const work = toWork(envelope);
+    if (!work) return refuse('payload', 400, 'Unexpected payload for this event');
+    this.replays.add(key, now);
+    this.stats.accept(now);
     if (work !== IGNORED) this.dispatch(work);
-    return { status: 200, body: { ok: true } };
+    return OK;
   }
 
   private dispatch(work: Work): void {
     const ours = parseRequestId(this.o.projectId, work.requestId);
     if (!ours) {
-      this.o.logger.debug('Tiledesk webhook for another request ignored', {
-        requestId: work.requestId,
-      });
+      this.ignore('unknown_request', { requestId: work.requestId });
       return;
     }
     if (work.message) {
@@ -76,11 +246,18 @@ export class WebhookReceiver {
     this.o.delivery.notify(ours.convKey, ours.generation, work.message);
   }
 
-  private async verify(given: string | undefined): Promise<boolean> {
-    if (!given) return false;
-    if (matchesAny(given, await this.o.knownSecrets(false))) return true;
-    // Another instance may have recreated the subscription: reload once (rate-limited).
-    return matchesAny(given, await this.o.knownSecrets(true));
+  private ignore(reason: WebhookIgnored, fields: Record<string, unknown>): void {
+    this.stats.ignore(reason, fields);
+  }
+
+  /** A body parser ran before us: the secret could not be checked before the body was read. */
+  private warnIfParsed(raw: unknown): void {
+    if (this.warnedParsedBody || raw === undefined || typeof raw === 'string') return;
+    if (Buffer.isBuffer(raw)) return;
+    this.warnedParsedBody = true;
+    this.o.logger.warn('webhook.body_parsed_before_check', {
+      fix: 'mount tiledesk.webhookHandler before any body parser, so that x-hook-secret is checked before the body is read (README: Health and troubleshooting)',
+    });
   }
 }
 
@@ -89,8 +266,16 @@ interface Work {
   message: TiledeskMessage | undefined;
 }
 
+const OK: WebhookResponse = { status: 200, body: { ok: true } };
 const IGNORED = Symbol('ignored');
 const TOO_LARGE = Symbol('too large');
+const MALFORMED = Symbol('malformed');
+
+function respond(status: number, error: string, headers: Record<string, string> = {}) {
+  const response: WebhookResponse = { status, body: { error } };
+  if (Object.keys(headers).length > 0) response.headers = headers;
+  return response;
+}
 
 function toWork(envelope: WebhookEnvelope): Work | typeof IGNORED | undefined {
   const event = envelope.hook.event;
@@ -112,30 +297,8 @@ function parseBody(body: unknown, max: number): unknown {
   try {
     return JSON.parse(body.toString()) as unknown;
   } catch {
-    return undefined;
+    return MALFORMED;
   }
-}
-
-/** The known secrets as buffers, made once per list the subscriptions hand out. */
-const buffers = new WeakMap<readonly string[], Buffer[]>();
-
-/**
- * Constant time over the content, against every known secret. Only the length can leak, and
- * Tiledesk's secrets are UUIDs (tiledesk-api.md §5.1): their length is no secret. (Hashing
- * both sides to hide it cost ~20 µs per delivery.)
- */
-function matchesAny(given: string, secrets: readonly string[]): boolean {
-  let expected = buffers.get(secrets);
-  if (!expected) {
-    expected = secrets.map((s) => Buffer.from(s));
-    buffers.set(secrets, expected);
-  }
-  const candidate = Buffer.from(given);
-  let match = false;
-  for (const e of expected) {
-    match = (e.length === candidate.length && timingSafeEqual(candidate, e)) || match;
-  }
-  return match;
 }
 
 function header(headers: WebhookRequest['headers'], name: string): string | undefined {
@@ -146,8 +309,4 @@ function header(headers: WebhookRequest['headers'], name: string): string | unde
     value = key === undefined ? undefined : headers[key];
   }
   return Array.isArray(value) ? value[0] : value;
-}
-
-function reject(status: number, error: string): WebhookResponse {
-  return { status, body: { error } };
 }

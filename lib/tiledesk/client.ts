@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import axios, { AxiosHeaders, type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { TiledeskApiError } from '../errors';
 import {
   type OutgoingMessage,
@@ -167,6 +167,29 @@ export class TiledeskClient implements TiledeskApi {
     );
   }
 
+  /**
+   * The project (`GET /projects/{id}`, agent role or more). 403 when the account is not a member
+   * (or the project does not exist), 404 when it is not active (tiledesk-api.md §1.1).
+   */
+  getProject(token: string) {
+    return this.call('GET', `/projects${this.project}`, Project, token);
+  }
+
+  /**
+   * A department by id, or the project's default one for `'default'`; `undefined` when there is
+   * none (404, or `null` for a missing default). The route needs no token; note that the server
+   * looks a department up by id in any project: check `id_project`.
+   */
+  async getDepartment(departmentId: string) {
+    try {
+      const path = `${this.project}/departments/${encodeURIComponent(departmentId)}`;
+      return (await this.call('GET', path, Department.nullable(), undefined)) ?? undefined;
+    } catch (err) {
+      if (err instanceof TiledeskApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   private requestPath(requestId: string, suffix: string): string {
     return `${this.project}/requests/${encodeURIComponent(requestId)}${suffix}`;
   }
@@ -230,6 +253,14 @@ function createHttp(): AxiosInstance {
 }
 
 const ArrayOfMessages = TiledeskMessage.array();
+const Project = z.looseObject({ _id: z.string(), name: z.string().optional() });
+/** `id_bot`: a Tiledesk bot answers the department's requests (it must have none, §8.3). */
+const Department = z.looseObject({
+  _id: z.string(),
+  name: z.string().optional(),
+  id_project: z.string().optional(),
+  id_bot: z.string().nullable().optional(),
+});
 const ArrayOfSubscriptions = Subscription.array();
 
 /** Tiledesk returns tokens as `"JWT eyJ…"`; we keep the bare token. */

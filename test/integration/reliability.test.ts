@@ -242,8 +242,10 @@ describe('reliability: Tiledesk down when the bot starts', () => {
       settings: { TiledeskCatchUpIntervalMs: '100' },
     });
     h.standin.injectFault({ path: /\/subscriptions$/, status: 503, times: 1 });
-    await h.tiledesk.start(); // must not throw
-    expect(h.errors.map((e) => e.code)).to.deep.equal(['TILEDESK_HTTP']);
+    const started = await h.tiledesk.start(); // must not throw
+    expect(h.errors.map((e) => e.code)).to.deep.equal(['TILEDESK_UNREACHABLE']);
+    expect(started).to.deep.include({ ok: false, signedIn: true, subscribed: false });
+    expect(started.problems.map((p) => p.code)).to.deep.equal(['TILEDESK_UNREACHABLE']);
     expect(h.standin.subscriptions()).to.have.length(0);
     await h.user('conv-start').sayAndWait('hello');
     expect(h.channel.texts('conv-start')).to.deep.equal(['Echo: hello']);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import axios from 'axios';
 import { BINDINGS } from '../support/bindings';
 import { startHarness as startAny, type Harness, type HarnessOptions } from '../support/harness';
+import { signedDelivery } from '../support/signed-delivery';
 
 /** Deliveries POSTed straight at the bot's webhook endpoint, as Tiledesk (or an attacker) would. */
 for (const binding of BINDINGS) {
@@ -21,18 +22,20 @@ for (const binding of BINDINGS) {
     }
 
     const secret = () => h.standin.subscriptions()[0]!.secret;
+
     const url = () => `${h.bot.url}/api/tiledesk`;
 
+    /** Signed for our message subscription, as Tiledesk would (a fresh timestamp each call). */
+    let clock = Date.now();
     function envelope(payload: Record<string, unknown>) {
-      return {
-        timestamp: Date.now(),
-        payload,
-        hook: {
-          _id: h.standin.subscriptions()[0]!._id,
-          event: 'message.create.request.channel.botframework',
-        },
-        token: 'not-checked',
-      };
+      const sub = h.standin
+        .subscriptions()
+        .find((s) => s.event === 'message.create.request.channel.botframework')!;
+      return signedDelivery(
+        sub,
+        { id_project: h.standin.projectId, ...payload },
+        { timestamp: ++clock },
+      );
     }
 
     function agentMessage(id: string, text: string, extra: Record<string, unknown> = {}) {

@@ -153,6 +153,7 @@ export class SimTiledesk {
   private readonly routedPerConversation = new Map<string, number>();
   /** A string secret makes jsonwebtoken try it as a PEM key first (~0.3 ms a call). */
   private readonly secretKey: KeyObject | undefined;
+  private readonly hookKey = createSecretKey(Buffer.from(this.secret));
 
   constructor(
     readonly projectId: string,
@@ -521,7 +522,7 @@ export class SimTiledesk {
         if (typeof id === 'string') requestId = id;
         json = JSON.stringify(p);
       }
-      const hook = JSON.stringify({
+      const fields = {
         _id: sub._id,
         event: sub.event,
         target: sub.target,
@@ -530,8 +531,16 @@ export class SimTiledesk {
         createdAt: sub.createdAt,
         updatedAt: sub.updatedAt,
         __v: 0,
+      };
+      const hook = JSON.stringify(fields);
+      const now = this.clock.now();
+      // As subscriptionNotifier.js signs it: the hook doc, HS256 with the subscription secret.
+      const token = jwt.sign({ ...fields, iat: Math.floor(now / 1000) }, this.hookKey, {
+        audience: `https://tiledesk.com/subscriptions/${sub._id}`,
+        issuer: 'https://tiledesk.com',
+        subject: 'subscription',
       });
-      const body = `{"timestamp":${this.clock.now()},"payload":${json},"hook":${hook},"token":"sim.webhook.jwt"}`;
+      const body = `{"timestamp":${now},"payload":${json},"hook":${hook},"token":"${token}"}`;
       this.hooks.deliver(sub.event, body, sub.secret, what, requestId);
     }
   }

@@ -401,6 +401,7 @@ export class World {
         TiledeskEmail: ADMIN.email,
         TiledeskPassword: ADMIN.password,
         TiledeskWebhookUrl: WEBHOOK_URL,
+        TiledeskWebhookProbe: 'false', // a made-up public URL: nothing to probe
         ...(this.plan.projectSecret ? { TiledeskProjectSecret: PROJECT_SECRET } : {}),
         MicrosoftAppId: '',
       },

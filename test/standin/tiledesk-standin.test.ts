@@ -862,6 +862,43 @@ describe('TiledeskStandIn', () => {
     });
   });
 
+  describe('TiledeskStandIn — project and departments (what the doctor reads)', () => {
+    const BOT_DEP = '65a1b2c3d4e5f6a7b8c9dd01';
+
+    it('GET /projects/{p}: the project for a member; 403 for a project the account is not in', async () => {
+      const auth = await adminAuth();
+      const res = await call('GET', `/projects/${s.projectId}`, { auth });
+      expect(res.status).to.equal(200);
+      expect(rec(res.data)).to.include({ _id: s.projectId, name: 'Stand-in project', status: 100 });
+      const other = await call('GET', '/projects/65a1b2c3d4e5f6a7b8c9d0ff', { auth });
+      expect(other.status).to.equal(403);
+      expect(other.data).to.deep.equal({ success: false, msg: 'you dont belong to the project.' });
+      expect((await call('GET', `/projects/${s.projectId}`)).status).to.equal(401);
+    });
+
+    it('GET /{p}/departments/{id}: no auth; default, known (with id_bot), unknown 404, invalid 500', async () => {
+      await restart({
+        departments: [{ _id: BOT_DEP, name: 'Bot desk', id_bot: 'b0b0b0b0b0b0b0b0b0b0b0b0' }],
+      });
+      const base = `/${s.projectId}/departments`;
+      const def = rec((await call('GET', `${base}/default`)).data);
+      expect(def).to.include({ default: true, id_project: s.projectId, hasBot: false });
+      expect(def['id']).to.equal(def['_id']);
+      const bot = rec((await call('GET', `${base}/${BOT_DEP}`)).data);
+      expect(bot).to.include({
+        name: 'Bot desk',
+        id_bot: 'b0b0b0b0b0b0b0b0b0b0b0b0',
+        hasBot: true,
+      });
+      const unknown = await call('GET', `${base}/65a1b2c3d4e5f6a7b8c9dd99`);
+      expect([unknown.status, unknown.data]).to.deep.equal([
+        404,
+        { success: false, msg: 'Object not found.' },
+      ]);
+      expect((await call('GET', `${base}/nope`)).status).to.equal(500);
+    });
+  });
+
   describe('TiledeskStandIn — faults, holds and latency', () => {
     it('status 503 once: answered without processing, next call goes through', async () => {
       const { auth } = await endUser();

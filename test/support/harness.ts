@@ -10,7 +10,7 @@ import {
   type TestLogic,
   type TestTurn,
 } from './bindings';
-import { startHttpServer } from './bot-server';
+import { type RestifyServer, startHttpServer } from './bot-server';
 import { FakeChannel, type FakeUser } from './fake-channel';
 import { TiledeskStandIn, type StandInOptions } from './tiledesk-standin';
 
@@ -22,7 +22,7 @@ export interface Harness {
   binding: BindingName;
   standin: TiledeskStandIn;
   channel: FakeChannel;
-  bot: { url: string; messagesUrl: string; errors: Error[] };
+  bot: { url: string; messagesUrl: string; errors: Error[]; server: RestifyServer };
   /** The botbuilder adapter (botbuilder-only tests; throws under the Agents SDK binding). */
   adapter: CloudAdapter;
   tiledesk: AnyTiledesk;
@@ -92,17 +92,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (!bound) throw new Error('bot not ready');
       await bound.process(req, res);
     });
-    server.post('/api/tiledesk', async (req, res) => {
+    // Before restify's body parser (`pre`), as the README advises: the secret is checked
+    // before the body is read.
+    server.pre((req, res, next) => {
+      if (req.method !== 'POST' || req.url?.split('?')[0] !== '/api/tiledesk') return next();
       if (!bound) throw new Error('webhook not ready');
       if (webhookDown) {
         res.statusCode = 503;
         res.end();
         return;
       }
-      await bound.tiledesk.webhookHandler(req, res);
+      void bound.tiledesk.webhookHandler(req, res);
     });
   });
-  const bot = { url: http.url, messagesUrl: `${http.url}/api/messages`, errors: [] as Error[] };
+  const bot = {
+    url: http.url,
+    messagesUrl: `${http.url}/api/messages`,
+    errors: [] as Error[],
+    server: http.server,
+  };
   const storage = options.storage ?? new MemoryStorage();
   const errors: TiledeskError[] = [];
   const appSettings = {

@@ -67,7 +67,63 @@ describe('resolveSettings', () => {
         'All our agents are busy right now. Stay here: an agent will answer as soon as one is free.',
       textFailed: "Sorry, I couldn't reach a human agent right now. You can keep chatting with me.",
       textClosed: 'The agent has closed the chat. You are back with the bot.',
+      leaveKeywords: [
+        'end chat',
+        'stop chat',
+        'leave chat',
+        'close chat',
+        'exit chat',
+        'back to the bot',
+        'cancel',
+        'quit',
+        'chiudi chat',
+        'termina chat',
+        'esci',
+        'annulla',
+      ],
+      queueTimeoutMs: 600_000,
+      inactivityTimeoutMs: 1_800_000,
+      botMessagesDuringHandoff: 'hold',
+      textEndChatButton: 'End chat',
+      textQueuedWait: ' The current wait is about {minutes} min.',
+      textLeft: 'You have left the chat with the agent. I am here again: how can I help?',
+      textQueueTimeout:
+        'Sorry, no agent was free to take your chat. You can keep chatting with me, or ask again later.',
+      textInactivity:
+        'The chat with the agent was closed because nobody wrote for a while. You are back with the bot.',
+      textEnded: 'The chat with the agent has ended. You are back with the bot.',
+      webhookMaxBodyBytes: 1024 * 1024,
+      webhookReadTimeoutMs: 10_000,
+      webhookMaxReadsPerSource: 16,
+      webhookProbe: true,
     });
+  });
+
+  it('reads the webhook limits and the probe flag', () => {
+    const settings = resolveSettings({
+      ...REQUIRED,
+      TiledeskWebhookMaxBodyBytes: '65536',
+      TiledeskWebhookReadTimeoutMs: '250',
+      TiledeskWebhookMaxReadsPerSource: '2',
+      TiledeskWebhookProbe: 'false',
+    });
+    expect(settings).to.deep.include({
+      webhookMaxBodyBytes: 65536,
+      webhookReadTimeoutMs: 250,
+      webhookMaxReadsPerSource: 2,
+      webhookProbe: false,
+    });
+    expect(resolveSettings(REQUIRED, { webhookProbe: false }).webhookProbe).to.equal(false);
+    const error = configError({
+      ...REQUIRED,
+      TiledeskWebhookProbe: 'maybe',
+      TiledeskWebhookMaxBodyBytes: '10',
+    });
+    expect(error.issues.map((i) => i.key)).to.deep.equal([
+      'TiledeskWebhookMaxBodyBytes',
+      'TiledeskWebhookProbe',
+    ]);
+    expect(error.message).to.not.include('maybe');
   });
 
   it('reads every PascalCase app setting and coerces numbers', () => {

@@ -1,8 +1,16 @@
 import { expect } from 'chai';
+import jwt from 'jsonwebtoken';
 import sinon from 'sinon';
-import type { Delivery } from '../../lib/core/delivery';
 import { requestIdFor } from '../../lib/core/ids';
-import { WebhookReceiver, type WebhookRequest, type WebhookResponse } from '../../lib/core/webhook';
+import type { KnownHook } from '../../lib/core/subscriptions';
+import {
+  MAX_TOKEN_AGE_MS,
+  WebhookReadError,
+  WebhookReceiver,
+  type WebhookReceiverOptions,
+  type WebhookRequest,
+  type WebhookResponse,
+} from '../../lib/core/webhook';
 import type { Logger } from '../../lib/logger';
 import type { TiledeskMessage } from '../../lib/tiledesk/wire';
 import { envelope, F, fixtureText, SCENARIO, type FixtureName } from '../support/tiledesk-fixtures';
@@ -10,14 +18,32 @@ import { envelope, F, fixtureText, SCENARIO, type FixtureName } from '../support
 /**
  * The receiver checks a delivery and hands what matters to `Delivery.notify` (conversation and
  * generation parsed from the request id). What `Delivery` then does is tested with the engine
- * (integration) and by the simulation.
+ * (integration) and by the simulation. The fixtures are real HS256 tokens signed with the
+ * placeholder secret of /work/shared/tiledesk-fixtures/README.md.
  */
 
-const SECRET = 's3cret';
+const SECRET = '00000000-0000-4000-8000-000000000000';
+/** Our two subscriptions, as the fixtures name them. */
+const MESSAGE_HOOK: KnownHook = {
+  id: '65b0c1d2e3f4a5b6c7d8e9f0',
+  event: 'message.create.request.channel.botframework',
+  secret: SECRET,
+};
+const CLOSE_HOOK: KnownHook = {
+  id: '65b0c1d2e3f4a5b6c7d8e9f1',
+  event: 'request.close',
+  secret: SECRET,
+};
+/** Shortly after the fixtures' scenario (their tokens' iat). */
+const NOW = 1_795_701_700_000;
 /** The fixtures' request id is Tiledesk's convention, which is ours for a first request. */
 const CONV = SCENARIO.requestId.slice(-32);
 const AGENT_MESSAGE_ID = envelope(F.agent).payload['_id'] as string;
 const OK: WebhookResponse = { status: 200, body: { ok: true } };
+const SECRET_401: WebhookResponse = {
+  status: 401,
+  body: { error: 'Missing or wrong x-hook-secret' },
+};
 
 function headers(extra: Record<string, string | undefined> = {}): WebhookRequest['headers'] {
   return {
@@ -31,33 +57,48 @@ function headers(extra: Record<string, string | undefined> = {}): WebhookRequest
 /** A fixture body with its payload changed (a fresh copy each time). */
 function bodyWith(
   name: FixtureName,
-  change: (payload: Record<string, unknown>) => void,
+  change: (payload: Record<string, unknown>, body: Record<string, unknown>) => void,
 ): Record<string, unknown> {
-  const body = envelope(name);
-  change(body.payload);
+  const body = JSON.parse(fixtureText(name)) as Record<string, unknown>;
+  change(body['payload'] as Record<string, unknown>, body);
   return body;
+}
+
+/** A fixture as a JSON body parser hands it over. */
+function parsed(name: FixtureName): Record<string, unknown> {
+  return JSON.parse(fixtureText(name)) as Record<string, unknown>;
+}
+
+/** A token as Tiledesk signs it, for any hook fields and secret. */
+function sign(hook: Record<string, unknown>, secret: string, iatMs = NOW): string {
+  return jwt.sign({ ...hook, iat: Math.floor(iatMs / 1000) }, secret, {
+    audience: `https://tiledesk.com/subscriptions/${String(hook['_id'])}`,
+    issuer: 'https://tiledesk.com',
+    subject: 'subscription',
+  });
 }
 
 describe('WebhookReceiver.handle', () => {
   let notify: sinon.SinonSpy<[string, number, TiledeskMessage | undefined], void>;
-  let knownSecrets: sinon.SinonStub<[boolean], Promise<readonly string[]>>;
+  let known: sinon.SinonStub<[boolean], Promise<readonly KnownHook[]>>;
   let logger: { [K in keyof Logger]: sinon.SinonSpy<Parameters<Logger[K]>, void> };
+  let now: number;
   let receiver: WebhookReceiver;
 
-  function makeReceiver(options: { maxBodyBytes?: number } = {}): WebhookReceiver {
-    const delivery = { notify } as unknown as Delivery;
+  function makeReceiver(options: Partial<WebhookReceiverOptions> = {}): WebhookReceiver {
     return new WebhookReceiver({
-      delivery,
+      delivery: { notify },
       projectId: SCENARIO.projectId,
       logger,
-      knownSecrets,
+      known,
       ownSenders: new Set([SCENARIO.botSender]),
+      clock: { now: () => now, setTimeout: () => ({}), clearTimeout: () => undefined },
       ...options,
     });
   }
 
-  async function deliver(body: unknown): Promise<WebhookResponse> {
-    return receiver.handle({ headers: headers(), body });
+  async function deliver(body: unknown, extra: Record<string, string | undefined> = {}) {
+    return receiver.handle({ headers: headers(extra), body });
   }
 
   /** What was handed to Delivery: [conversation, generation, message id or undefined]. */
@@ -65,11 +106,18 @@ describe('WebhookReceiver.handle', () => {
     return notify.args.map(([c, g, m]) => [c, g, m?._id]);
   }
 
+  function refused(): Record<string, number> {
+    return receiver.snapshot().refused as Record<string, number>;
+  }
+
   beforeEach(() => {
+    now = NOW;
     notify = sinon.spy<(c: string, g: number, m: TiledeskMessage | undefined) => void>(
       () => undefined,
     );
-    knownSecrets = sinon.stub<[boolean], Promise<readonly string[]>>().resolves([SECRET]);
+    known = sinon
+      .stub<[boolean], Promise<readonly KnownHook[]>>()
+      .resolves([MESSAGE_HOOK, CLOSE_HOOK]);
     const logSpy = () =>
       sinon.spy<(message: string, context?: Record<string, unknown>) => void>(() => undefined);
     logger = { debug: logSpy(), info: logSpy(), warn: logSpy(), error: logSpy() };
@@ -80,12 +128,12 @@ describe('WebhookReceiver.handle', () => {
     expect(notify.callCount, 'Delivery.notify').to.equal(0);
   }
 
-  describe('rejections (nothing is processed)', () => {
+  describe('refusals (nothing is processed, each counted by reason)', () => {
     const cases: {
       name: string;
       request: () => WebhookRequest;
       response: WebhookResponse;
-      secretsAsked: boolean[][];
+      reason: string;
     }[] = [
       {
         name: 'missing x-hook-secret → 401',
@@ -93,41 +141,41 @@ describe('WebhookReceiver.handle', () => {
           headers: headers({ 'x-hook-secret': undefined }),
           body: fixtureText(F.agent),
         }),
-        response: { status: 401, body: { error: 'Missing or wrong x-hook-secret' } },
-        secretsAsked: [],
+        response: SECRET_401,
+        reason: 'secret',
       },
       {
         name: 'empty x-hook-secret → 401',
         request: () => ({ headers: headers({ 'x-hook-secret': '' }), body: fixtureText(F.agent) }),
-        response: { status: 401, body: { error: 'Missing or wrong x-hook-secret' } },
-        secretsAsked: [],
+        response: SECRET_401,
+        reason: 'secret',
       },
       {
-        name: 'wrong x-hook-secret → 401 (after one reload of the secrets)',
+        name: 'wrong x-hook-secret → 401',
         request: () => ({
-          headers: headers({ 'x-hook-secret': 's3cret-but-longer' }),
+          headers: headers({ 'x-hook-secret': `${SECRET}-x` }),
           body: fixtureText(F.agent),
         }),
-        response: { status: 401, body: { error: 'Missing or wrong x-hook-secret' } },
-        secretsAsked: [[false], [true]],
+        response: SECRET_401,
+        reason: 'secret',
       },
       {
         name: 'a prefix of the secret → 401',
         request: () => ({
-          headers: headers({ 'x-hook-secret': 's3cre' }),
+          headers: headers({ 'x-hook-secret': SECRET.slice(0, 8) }),
           body: fixtureText(F.agent),
         }),
-        response: { status: 401, body: { error: 'Missing or wrong x-hook-secret' } },
-        secretsAsked: [[false], [true]],
+        response: SECRET_401,
+        reason: 'secret',
       },
       {
-        name: 'Content-Type text/plain → 415 (before the secret is checked)',
+        name: 'Content-Type text/plain with a wrong secret → 401 (the secret comes first)',
         request: () => ({
           headers: headers({ 'content-type': 'text/plain', 'x-hook-secret': 'wrong' }),
           body: fixtureText(F.agent),
         }),
-        response: { status: 415, body: { error: 'Content-Type must be application/json' } },
-        secretsAsked: [],
+        response: SECRET_401,
+        reason: 'secret',
       },
       {
         name: 'Content-Type application/x-www-form-urlencoded → 415',
@@ -136,22 +184,31 @@ describe('WebhookReceiver.handle', () => {
           body: 'a=1',
         }),
         response: { status: 415, body: { error: 'Content-Type must be application/json' } },
-        secretsAsked: [],
+        reason: 'content_type',
       },
       {
-        name: 'Content-Length above 1 MiB → 413 (before the secret is checked)',
+        name: 'no Content-Type at all → 415 (Tiledesk always sends one)',
         request: () => ({
-          headers: headers({ 'content-length': String(1024 * 1024 + 1), 'x-hook-secret': 'wrong' }),
+          headers: headers({ 'content-type': undefined }),
+          body: fixtureText(F.agent),
+        }),
+        response: { status: 415, body: { error: 'Content-Type must be application/json' } },
+        reason: 'content_type',
+      },
+      {
+        name: 'Content-Length above 1 MiB → 413',
+        request: () => ({
+          headers: headers({ 'content-length': String(1024 * 1024 + 1) }),
           body: '{}',
         }),
         response: { status: 413, body: { error: 'Body too large' } },
-        secretsAsked: [],
+        reason: 'too_large',
       },
       {
         name: 'raw body that is not JSON → 400',
         request: () => ({ headers: headers(), body: '{"hook": {"event": "message.create"' }),
-        response: { status: 400, body: { error: 'Not a Tiledesk webhook envelope' } },
-        secretsAsked: [[false]],
+        response: { status: 400, body: { error: 'Body is not JSON' } },
+        reason: 'malformed',
       },
       {
         name: 'valid JSON that is not an envelope → 400',
@@ -160,19 +217,135 @@ describe('WebhookReceiver.handle', () => {
           body: JSON.stringify({ event: 'message.create', data: {} }),
         }),
         response: { status: 400, body: { error: 'Not a Tiledesk webhook envelope' } },
-        secretsAsked: [[false]],
-      },
-      {
-        name: 'an envelope without hook.event → 400',
-        request: () => ({ headers: headers(), body: { payload: {}, hook: { _id: 'h1' } } }),
-        response: { status: 400, body: { error: 'Not a Tiledesk webhook envelope' } },
-        secretsAsked: [[false]],
+        reason: 'envelope',
       },
       {
         name: 'an array body → 400',
         request: () => ({ headers: headers(), body: [envelope(F.agent)] }),
         response: { status: 400, body: { error: 'Not a Tiledesk webhook envelope' } },
-        secretsAsked: [[false]],
+        reason: 'envelope',
+      },
+      {
+        name: 'hook of another project → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(
+            F.agent,
+            (_p, b) =>
+              ((b['hook'] as Record<string, unknown>)['id_project'] = '65a1b2c3d4e5f6a7b8c9d0ff'),
+          ),
+        }),
+        response: { status: 403, body: { error: 'Not a delivery for this project' } },
+        reason: 'project',
+      },
+      {
+        name: 'payload of another project → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(F.agent, (p) => (p['id_project'] = '65a1b2c3d4e5f6a7b8c9d0ff')),
+        }),
+        response: { status: 403, body: { error: 'Not a delivery for this project' } },
+        reason: 'project',
+      },
+      {
+        name: 'a hook without id_project → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(
+            F.agent,
+            (_p, b) => delete (b['hook'] as Record<string, unknown>)['id_project'],
+          ),
+        }),
+        response: { status: 403, body: { error: 'Not a delivery for this project' } },
+        reason: 'project',
+      },
+      {
+        name: 'another subscription of our project (properly signed for it) → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(F.agent, (_p, b) => {
+            const hook = {
+              ...(b['hook'] as Record<string, unknown>),
+              _id: '65b0c1d2e3f4a5b6c7d8e9ff',
+            };
+            b['hook'] = hook;
+            b['token'] = sign(hook, SECRET);
+          }),
+        }),
+        response: { status: 403, body: { error: 'Not a delivery of our subscriptions' } },
+        reason: 'hook',
+      },
+      {
+        name: 'our hook id with another event → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(
+            F.agent,
+            (_p, b) => ((b['hook'] as Record<string, unknown>)['event'] = 'request.close'),
+          ),
+        }),
+        response: { status: 403, body: { error: 'Not a delivery of our subscriptions' } },
+        reason: 'hook',
+      },
+      {
+        name: 'no token → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(F.agent, (_p, b) => delete b['token']),
+        }),
+        response: { status: 403, body: { error: 'Invalid token' } },
+        reason: 'token',
+      },
+      {
+        name: 'token signed with another secret (forged) → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(
+            F.agent,
+            (_p, b) => (b['token'] = sign(b['hook'] as Record<string, unknown>, 'guessed')),
+          ),
+        }),
+        response: { status: 403, body: { error: 'Invalid token' } },
+        reason: 'token',
+      },
+      {
+        name: 'token of another subscription (shared secret) on our hook → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(F.agent, (_p, b) => (b['token'] = envelope(F.requestClose).token)),
+        }),
+        response: { status: 403, body: { error: 'Invalid token' } },
+        reason: 'token',
+      },
+      {
+        name: 'token with alg none → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(F.agent, (_p, b) => {
+            const claims = { ...(b['hook'] as Record<string, unknown>), iat: NOW / 1000 };
+            b['token'] = jwt.sign(claims, '', {
+              algorithm: 'none',
+              audience: `https://tiledesk.com/subscriptions/${MESSAGE_HOOK.id}`,
+              issuer: 'https://tiledesk.com',
+              subject: 'subscription',
+            });
+          }),
+        }),
+        response: { status: 403, body: { error: 'Invalid token' } },
+        reason: 'token',
+      },
+      {
+        name: 'token issued an hour ago → 403',
+        request: () => ({
+          headers: headers(),
+          body: bodyWith(
+            F.agent,
+            (_p, b) =>
+              (b['token'] = sign(b['hook'] as Record<string, unknown>, SECRET, NOW - 3_600_000)),
+          ),
+        }),
+        response: { status: 403, body: { error: 'Delivery too old' } },
+        reason: 'stale',
       },
       {
         name: 'message.create whose payload is not a message (no recipient) → 400',
@@ -181,7 +354,7 @@ describe('WebhookReceiver.handle', () => {
           body: bodyWith(F.agent, (p) => delete p['recipient']),
         }),
         response: { status: 400, body: { error: 'Unexpected payload for this event' } },
-        secretsAsked: [[false]],
+        reason: 'payload',
       },
       {
         name: 'request.close without request_id → 400',
@@ -190,7 +363,7 @@ describe('WebhookReceiver.handle', () => {
           body: bodyWith(F.requestClose, (p) => delete p['request_id']),
         }),
         response: { status: 400, body: { error: 'Unexpected payload for this event' } },
-        secretsAsked: [[false]],
+        reason: 'payload',
       },
     ];
 
@@ -198,19 +371,135 @@ describe('WebhookReceiver.handle', () => {
       it(c.name, async () => {
         const response = await receiver.handle(c.request());
         expect(response).to.deep.equal(c.response);
-        expect(knownSecrets.args).to.deep.equal(c.secretsAsked);
+        expect(refused()).to.deep.equal({ [c.reason]: 1 });
+        expect(receiver.snapshot().accepted).to.equal(0);
         expectNothingHappened();
       });
     }
 
+    it('no secret asked for a request without x-hook-secret; one reload for a wrong one', async () => {
+      await receiver.handle({ headers: headers({ 'x-hook-secret': undefined }), body: '{}' });
+      expect(known.args).to.deep.equal([]);
+      await receiver.handle({ headers: headers({ 'x-hook-secret': 'wrong' }), body: '{}' });
+      expect(known.args).to.deep.equal([[false], [true]]);
+    });
+
+    it('no subscription known yet → 503 (Tiledesk retries), whatever the secret', async () => {
+      known.resolves([]);
+      const response = await deliver(fixtureText(F.agent));
+      expect(response).to.deep.equal({
+        status: 503,
+        body: { error: 'No webhook subscription known yet' },
+        headers: { 'retry-after': '5' },
+      });
+      expect(refused()).to.deep.equal({ not_ready: 1 });
+      expectNothingHappened();
+    });
+
+    it('subscriptions unreadable (storage down) → 503', async () => {
+      known.rejects(new Error('storage down'));
+      expect((await deliver(fixtureText(F.agent))).status).to.equal(503);
+      expectNothingHappened();
+    });
+
     it('a raw string body longer than maxBodyBytes → 413 even without Content-Length', async () => {
       receiver = makeReceiver({ maxBodyBytes: 100 });
-      const response = await receiver.handle({ headers: headers(), body: fixtureText(F.agent) });
+      const response = await deliver(fixtureText(F.agent));
       expect(response).to.deep.equal({ status: 413, body: { error: 'Body too large' } });
+    });
+
+    it("the probe's own token is answered 401 but not counted", async () => {
+      const response = await receiver.handle({
+        headers: headers({
+          'x-hook-secret': undefined,
+          'x-botbuilder-tiledesk-probe': receiver.probeToken,
+        }),
+        body: '{}',
+      });
+      expect(response).to.deep.equal(SECRET_401);
+      expect(refused()).to.deep.equal({});
+      expect(receiver.snapshot().lastProbeAt).to.equal(NOW);
+    });
+
+    it('logs one warning per reason per minute, the rest at debug', async () => {
+      for (let i = 0; i < 5; i++) await deliver('{}', { 'x-hook-secret': 'wrong' });
+      now += 61_000;
+      await deliver('{}', { 'x-hook-secret': 'wrong' });
+      const warnings = logger.warn.args.filter(([m]) => m === 'webhook.refused');
+      expect(
+        warnings.map(([, c]) => [c?.['reason'], c?.['status'], c?.['suppressed']]),
+      ).to.deep.equal([
+        ['secret', 401, undefined],
+        ['secret', 401, 4],
+      ]);
+      expect(refused()).to.deep.equal({ secret: 6 });
     });
   });
 
-  describe('accepted content types and bodies', () => {
+  describe('reading the body (hosts without a body parser)', () => {
+    function reading(read: WebhookRequest['readBody'], remoteAddress = '10.0.0.1'): WebhookRequest {
+      return { headers: headers(), readBody: read, remoteAddress };
+    }
+
+    it('reads only after the headers passed, with the configured limits', async () => {
+      receiver = makeReceiver({ maxBodyBytes: 65536, readTimeoutMs: 250 });
+      const read = sinon.stub<
+        Parameters<NonNullable<WebhookRequest['readBody']>>,
+        Promise<Buffer>
+      >();
+      read.resolves(Buffer.from(fixtureText(F.agent)));
+      await receiver.handle({ ...reading(read), headers: headers({ 'x-hook-secret': 'wrong' }) });
+      expect(read.callCount).to.equal(0);
+      expect(await receiver.handle(reading(read))).to.deep.equal(OK);
+      expect(read.args).to.deep.equal([[{ maxBytes: 65536, timeoutMs: 250 }]]);
+      expect(notified()).to.deep.equal([[CONV, 0, AGENT_MESSAGE_ID]]);
+    });
+
+    for (const [reason, status] of [
+      ['too_large', 413],
+      ['timeout', 408],
+      ['aborted', 400],
+    ] as const) {
+      it(`a read that fails with ${reason} → ${status}`, async () => {
+        const response = await receiver.handle(
+          reading(() => Promise.reject(new WebhookReadError(reason))),
+        );
+        expect(response.status).to.equal(status);
+        expect(refused()).to.deep.equal({ [reason]: 1 });
+        expectNothingHappened();
+      });
+    }
+
+    it('caps concurrent reads per address (429, retried by Tiledesk); other addresses go on', async () => {
+      receiver = makeReceiver({ maxReadsPerSource: 2 });
+      const pending: (() => void)[] = [];
+      const slow = () =>
+        new Promise<Buffer>((resolve) =>
+          pending.push(() => resolve(Buffer.from(fixtureText(F.agent)))),
+        );
+      const a = receiver.handle(reading(slow));
+      const b = receiver.handle(reading(slow));
+      await new Promise((r) => setImmediate(r));
+      expect(receiver.snapshot().readsInProgress).to.equal(2);
+      expect(await receiver.handle(reading(slow))).to.deep.equal({
+        status: 429,
+        body: { error: 'Too many bodies at once' },
+        headers: { 'retry-after': '5' },
+      });
+      const other = receiver.handle(reading(slow, '10.0.0.2'));
+      await new Promise((r) => setImmediate(r));
+      for (const release of pending) release();
+      expect((await Promise.all([a, b, other])).map((r) => r.status)).to.deep.equal([
+        200, 200, 200,
+      ]);
+      expect(receiver.snapshot().readsInProgress).to.equal(0);
+      // The same delivery three times: processed once.
+      expect(notify.callCount).to.equal(1);
+      expect(receiver.snapshot().ignored).to.deep.equal({ replay: 2 });
+    });
+  });
+
+  describe('accepted', () => {
     const variants: {
       name: string;
       extra: Record<string, string | undefined>;
@@ -218,43 +507,69 @@ describe('WebhookReceiver.handle', () => {
     }[] = [
       { name: 'raw JSON text', extra: {}, body: () => fixtureText(F.agent) },
       { name: 'a Buffer', extra: {}, body: () => Buffer.from(fixtureText(F.agent)) },
-      { name: 'an already parsed object', extra: {}, body: () => envelope(F.agent) },
+      { name: 'an already parsed object', extra: {}, body: () => parsed(F.agent) },
       {
         name: 'application/json; charset=utf-8',
         extra: { 'content-type': 'application/json; charset=utf-8' },
         body: () => fixtureText(F.agent),
       },
-      {
-        name: 'no Content-Type at all',
-        extra: { 'content-type': undefined },
-        body: () => fixtureText(F.agent),
-      },
-      { name: 'a header given as an array', extra: {}, body: () => fixtureText(F.agent) },
     ];
     for (const v of variants) {
       it(`${v.name} → 200 and delivered`, async () => {
-        const request: WebhookRequest =
-          v.name === 'a header given as an array'
-            ? { headers: { ...headers(), 'x-hook-secret': [SECRET, 'other'] }, body: v.body() }
-            : { headers: headers(v.extra), body: v.body() };
-        expect(await receiver.handle(request)).to.deep.equal(OK);
+        expect(await deliver(v.body(), v.extra)).to.deep.equal(OK);
         expect(notified()).to.deep.equal([[CONV, 0, AGENT_MESSAGE_ID]]);
+        expect(receiver.snapshot()).to.include({ accepted: 1, lastAcceptedAt: NOW });
       });
     }
 
-    it('accepts a secret that only a reload knows (subscription recreated elsewhere)', async () => {
-      knownSecrets.withArgs(false).resolves(['old-secret']);
-      knownSecrets.withArgs(true).resolves(['old-secret', SECRET]);
+    it('a header given as an array', async () => {
+      const request = {
+        headers: { ...headers(), 'x-hook-secret': [SECRET, 'other'] },
+        body: fixtureText(F.agent),
+      };
+      expect(await receiver.handle(request)).to.deep.equal(OK);
+    });
+
+    it('a parsed body (a body parser ran first) warns once how to mount the handler', async () => {
+      await deliver(parsed(F.agent));
+      await deliver(parsed(F.joined));
+      const warned = logger.warn.args.filter(([m]) => m === 'webhook.body_parsed_before_check');
+      expect(warned).to.have.length(1);
+    });
+
+    it('a hook that only a reload knows (subscription recreated elsewhere)', async () => {
+      known.withArgs(false).resolves([CLOSE_HOOK]);
+      known.withArgs(true).resolves([MESSAGE_HOOK, CLOSE_HOOK]);
       expect(await deliver(fixtureText(F.agent))).to.deep.equal(OK);
-      expect(knownSecrets.args).to.deep.equal([[false], [true]]);
       expect(notified()).to.have.length(1);
+    });
+
+    it('a token issued a little in the future (clock skew within the limit)', async () => {
+      now = NOW - MAX_TOKEN_AGE_MS + 60_000;
+      expect(await deliver(fixtureText(F.agent))).to.deep.equal(OK);
     });
   });
 
+  it('the same delivery again (Tiledesk retry or replay) → 200, processed once', async () => {
+    for (let i = 0; i < 3; i++) expect(await deliver(fixtureText(F.agent))).to.deep.equal(OK);
+    expect(notify.callCount).to.equal(1);
+    expect(receiver.snapshot()).to.deep.include({ accepted: 1, ignored: { replay: 2 } });
+  });
+
+  it('the same message with another timestamp is another delivery (Delivery dedupes by id)', async () => {
+    await deliver(fixtureText(F.agent));
+    await deliver(bodyWith(F.agent, (_p, b) => (b['timestamp'] = (b['timestamp'] as number) + 1)));
+    expect(notify.callCount).to.equal(2);
+  });
+
   it('an unknown event → 200 and ignored', async () => {
-    expect(
-      await receiver.handle({ headers: headers(), body: fixtureText(F.requestUpdate) }),
-    ).to.deep.equal(OK);
+    const hook: KnownHook = {
+      id: '65b0c1d2e3f4a5b6c7d8e9f2',
+      event: 'request.update',
+      secret: SECRET,
+    };
+    known.resolves([MESSAGE_HOOK, CLOSE_HOOK, hook]);
+    expect(await deliver(fixtureText(F.requestUpdate))).to.deep.equal(OK);
     expectNothingHappened();
   });
 
@@ -267,9 +582,10 @@ describe('WebhookReceiver.handle', () => {
   });
 
   it('a later request of the conversation → its generation', async () => {
-    const body = bodyWith(F.agent, (p) => {
-      p['recipient'] = requestIdFor(SCENARIO.projectId, CONV, 3);
-    });
+    const body = bodyWith(
+      F.agent,
+      (p) => (p['recipient'] = requestIdFor(SCENARIO.projectId, CONV, 3)),
+    );
     expect(await deliver(body)).to.deep.equal(OK);
     expect(notified()).to.deep.equal([[CONV, 3, AGENT_MESSAGE_ID]]);
   });
@@ -325,19 +641,22 @@ describe('WebhookReceiver.handle', () => {
     { name: 'generation with a leading zero', requestId: `${SCENARIO.requestId}-01` },
   ];
   for (const c of foreign) {
-    it(`a request id of ${c.name} → 200 and nothing (no storage read either)`, async () => {
-      const body = bodyWith(F.agent, (p) => {
-        p['recipient'] = c.requestId;
-      });
+    it(`a request id of ${c.name} → 200, ignored as unknown_request, nothing delivered`, async () => {
+      const body = bodyWith(F.agent, (p) => (p['recipient'] = c.requestId));
       expect(await deliver(body)).to.deep.equal(OK);
       expectNothingHappened();
+      expect(receiver.snapshot().ignored).to.deep.equal({ unknown_request: 1 });
     });
   }
 
-  it('never logs the secret', async () => {
-    await receiver.handle({ headers: headers({ 'x-hook-secret': 'wrong' }), body: '{}' });
+  it('never logs the secret or a token', async () => {
+    await deliver('{}', { 'x-hook-secret': 'wrong' });
+    await deliver(
+      bodyWith(F.agent, (_p, b) => (b['token'] = sign(b['hook'] as Record<string, unknown>, 'x'))),
+    );
     await deliver(fixtureText(F.agent));
     const logged = JSON.stringify(Object.values(logger).flatMap((spy) => spy.args));
     expect(logged).not.to.include(SECRET);
+    expect(logged).not.to.match(/eyJ[A-Za-z0-9_-]{10,}/);
   });
 });

@@ -51,7 +51,13 @@ export class TiledeskStandIn {
       ...(options.admin ?? { email: 'admin@example.com', password: 'admin-password' }),
     };
     const agents = (options.agents ?? [DEFAULT_AGENT]).map((a) => ({ ...a }));
-    this.store = new Store(this.projectId, this.admin, agents, options.departments ?? []);
+    this.store = new Store(
+      this.projectId,
+      this.admin,
+      agents,
+      options.departments ?? [],
+      options.projectName,
+    );
     const auth = new Auth(
       this.store,
       this.projectSecret,

@@ -40,6 +40,8 @@ export class Store {
   readonly defaultDepartment: StandInDepartment;
   /** §5.1 quirk: `secret: {default: uuidv4()}` is evaluated once per server process. */
   readonly subscriptionSecret = randomUUID();
+  /** When the project was created (its document's `createdAt`). */
+  readonly createdAt = nowIso();
   private ticketSeq = 0;
   private roundRobin = 0;
 
@@ -47,7 +49,13 @@ export class Store {
     readonly projectId: string,
     admin: { email: string; password: string },
     agents: StandInAgent[],
-    departments: Array<{ _id: string; name: string; routing?: 'assigned' | 'pooled' }>,
+    departments: Array<{
+      _id: string;
+      name: string;
+      routing?: 'assigned' | 'pooled';
+      id_bot?: string;
+    }>,
+    readonly projectName = 'Stand-in project',
   ) {
     this.addUser(ADMIN_USER_ID, admin.email, 'Admin', 'Standin', 'admin', false);
     for (const a of agents)
@@ -61,10 +69,9 @@ export class Store {
     );
     this.departments.set(this.defaultDepartment._id, this.defaultDepartment);
     for (const d of departments) {
-      this.departments.set(
-        d._id,
-        this.makeDepartment(d._id, d.name, d.routing ?? 'assigned', false),
-      );
+      const dep = this.makeDepartment(d._id, d.name, d.routing ?? 'assigned', false);
+      if (d.id_bot !== undefined) dep.id_bot = d.id_bot;
+      this.departments.set(d._id, dep);
     }
   }
 

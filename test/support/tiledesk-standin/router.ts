@@ -2,7 +2,7 @@
 import type { Auth } from './auth';
 import type { Ctx, Reply } from './http-util';
 import { json } from './http-util';
-import type { Store } from './model';
+import { ADMIN_USER_ID, type Store } from './model';
 import type { AuthRoutes } from './routes-auth';
 import type { MessageRoutes } from './routes-messages';
 import type { RequestRoutes } from './routes-requests';
@@ -37,7 +37,9 @@ export class Router {
         : notFound(ctx);
     }
     if (first === 'auth') return this.authRoutes.handle(ctx) ?? notFound(ctx);
-    if (first === 'projects') return this.publicProject(ctx) ?? notFound(ctx);
+    if (first === 'projects') {
+      return this.publicProject(ctx) ?? this.projectDetail(ctx) ?? notFound(ctx);
+    }
 
     // projectSetter (`S:app.js#L464-512`) runs before authentication.
     if (!isValidObjectId(first)) return json(400, { error: 'Invalid project id: ' + first });
@@ -53,6 +55,8 @@ export class Router {
       const avg = this.store.waitingTimeAvgMs;
       return json(200, avg === undefined ? [] : [{ _id: first, waiting_time_avg: avg }]);
     }
+    // `/:projectid/departments` has its own auth checks; `GET /:id` has none (routes/department.js).
+    if (second === 'departments') return this.department(ctx) ?? notFound(ctx);
     if (second !== 'requests' && second !== 'subscriptions') return notFound(ctx);
 
     const authn = this.auth.authenticate(
@@ -72,6 +76,60 @@ export class Router {
           : this.requests.handle(ctx);
     }
     return reply ?? notFound(ctx);
+  }
+
+  /**
+   * `GET /projects/{p}` (`S:routes/project.js#L860-881`): hasRoleOrTypes('agent', ['subscription'])
+   * on `{p}` (a user of no such project: 403 "you dont belong to the project."), then
+   * `Project.findOne({_id, status: 100})` (none: 404).
+   */
+  private projectDetail(ctx: Ctx): Reply | undefined {
+    const [, projectId, extra] = ctx.segments;
+    if (ctx.method !== 'GET' || projectId === undefined || extra !== undefined) return undefined;
+    const authn = this.auth.authenticate(
+      typeof ctx.headers.authorization === 'string' ? ctx.headers.authorization : undefined,
+    );
+    if ('reply' in authn) return authn.reply;
+    ctx.principal = authn.principal;
+    if (authn.principal.type !== 'subscription') {
+      if (projectId !== this.store.projectId) {
+        return json(403, { success: false, msg: 'you dont belong to the project.' });
+      }
+      const denied = this.auth.authorize(ctx, 'agent', true);
+      if (denied) return denied;
+    }
+    if (projectId !== this.store.projectId) {
+      return json(404, { success: false, msg: 'Object not found.' });
+    }
+    const at = this.store.createdAt;
+    return json(200, {
+      _id: projectId,
+      name: this.store.projectName,
+      activeOperatingHours: false,
+      status: 100,
+      createdBy: ADMIN_USER_ID,
+      profile: { name: 'free', trialDays: 14, agents: 0, type: 'free' },
+      createdAt: at,
+      updatedAt: at,
+      __v: 0,
+      id: projectId,
+    });
+  }
+
+  /**
+   * `GET /{p}/departments/{id}` (`S:routes/department.js#L222-259`, no auth): `default` → the
+   * project's default department; otherwise `Department.findById` (in ANY project), 404 when
+   * none, 500 for an id that is not an ObjectId. JSON with virtuals (`id`, `hasBot`).
+   */
+  private department(ctx: Ctx): Reply | undefined {
+    const [, , id, extra] = ctx.segments;
+    if (ctx.method !== 'GET' || id === undefined || extra !== undefined) return undefined;
+    if (id !== 'default' && !isValidObjectId(id)) {
+      return json(500, { success: false, msg: 'Error getting object.' });
+    }
+    const dep = id === 'default' ? this.store.defaultDepartment : this.store.departments.get(id);
+    if (!dep) return json(404, { success: false, msg: 'Object not found.' });
+    return json(200, { ...dep, id: dep._id, hasBot: dep.id_bot !== undefined });
   }
 
   /** `GET /projects/{p}/isopen`, `GET /projects/{p}/users/availables` — no auth (§1.1). */

@@ -18,6 +18,11 @@ export interface StandInDepartment {
   name: string;
   /** `pooled` never assigns anybody (status 100), §2.2 step 3. */
   routing: 'assigned' | 'pooled';
+  /**
+   * A Tiledesk bot that serves the department's requests (`models/department.js`). Only shown by
+   * `GET /{p}/departments/{id}` here: the stand-in does not run bots.
+   */
+  id_bot?: string;
   default: boolean;
   status: number;
   id_project: string;
@@ -39,7 +44,14 @@ export interface StandInOptions {
   /** Default: one available agent, Anna Rossi, id '65a1b2c3d4e5f6a7b8c9d0aa'. */
   agents?: StandInAgent[];
   /** Extra departments (by `departmentid`). Unknown ids are accepted as `assigned` departments. */
-  departments?: Array<{ _id: string; name: string; routing?: 'assigned' | 'pooled' }>;
+  departments?: Array<{
+    _id: string;
+    name: string;
+    routing?: 'assigned' | 'pooled';
+    id_bot?: string;
+  }>;
+  /** `name` of the project document. Default 'Stand-in project'. */
+  projectName?: string;
   /** Delay of the simulated chat21 round trip (status 0 → 200, then `\agent`/`\close`), §4.1. Default 20. */
   commandDelayMs?: number;
   /** Delays between the 3 delivery attempts, §5.3. Default [2500, 4500]. */
