@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compilePhrases } from './core/phrases';
 import { TiledeskConfigError } from './errors';
 
 /**
@@ -22,6 +23,88 @@ const number = (min: number, max: number) => {
     .number({ error })
     .refine((n) => Number.isFinite(n) && n >= min && n <= max, { error });
 };
+
+/**
+ * Handoff phrases, English and Italian (Tiledesk's home market). Matching is on words, not
+ * characters (lib/core/phrases.ts): a phrase needs its words in order, with only articles,
+ * "to", "with", "me", "real"… between them; a single word counts only when it is nearly the whole
+ * message ("agent", "human please", "un operatore, grazie").
+ */
+export const DEFAULT_HANDOFF_KEYWORDS: readonly string[] = Object.freeze([
+  // English phrases
+  'talk to a human',
+  'talk to a person',
+  'talk to an agent',
+  'talk to an operator',
+  'talk to a representative',
+  'speak to a human',
+  'speak to a person',
+  'speak to an agent',
+  'speak to an operator',
+  'speak to a representative',
+  'chat with a human',
+  'chat with a person',
+  'chat with an agent',
+  'chat with an operator',
+  'connect me to a human',
+  'connect me to a person',
+  'connect me to an agent',
+  'connect me to an operator',
+  'transfer me to a human',
+  'transfer me to an agent',
+  'transfer me to an operator',
+  'want a human',
+  'want an agent',
+  'want an operator',
+  'need a human',
+  'need an agent',
+  'need an operator',
+  'real person',
+  'real human',
+  'actual person',
+  'actual human',
+  'live person',
+  'live human',
+  'live agent',
+  'live operator',
+  'human agent',
+  'human operator',
+  'human representative',
+  'customer service representative',
+  'customer service agent',
+  'customer support agent',
+  // Italian phrases
+  'parlare con un operatore',
+  "parlare con un'operatrice",
+  'parlare con una persona',
+  'parlare con un umano',
+  'parlare con un essere umano',
+  'parlare con un agente',
+  "parlare con l'assistenza",
+  'parlare con il servizio clienti',
+  'in contatto con un operatore',
+  'contattare un operatore',
+  'voglio un operatore',
+  'vorrei un operatore',
+  'mi serve un operatore',
+  'ho bisogno di un operatore',
+  'passami un operatore',
+  'operatore umano',
+  'operatrice umana',
+  'assistenza umana',
+  'supporto umano',
+  'persona reale',
+  'persona vera',
+  'vera persona',
+  // Single words: only when nearly the whole message
+  'human',
+  'agent',
+  'operator',
+  'representative',
+  'operatore',
+  'operatrice',
+  'umano',
+]);
 
 function isHttpUrl(value: string): boolean {
   if (/\s/.test(value)) return false;
@@ -119,8 +202,8 @@ const SPEC = {
   },
   handoffKeywords: {
     key: 'TiledeskHandoffKeywords',
-    schema: csv.default(['human', 'agent', 'operator']),
-    help: 'comma-separated words that start a handoff when the user writes one of them',
+    schema: csv.default([...DEFAULT_HANDOFF_KEYWORDS]),
+    help: 'comma-separated phrases that start a handoff when the user writes one of them',
   },
   handoffIntent: {
     key: 'TiledeskHandoffIntent',
@@ -215,5 +298,8 @@ export function resolveSettings(
     }
   }
   if (issues.length > 0) throw new TiledeskConfigError(issues);
+  // Phrase lists are compiled here, once, not on the first turn that reads them.
+  for (const [option, value] of Object.entries(out))
+    if (option.endsWith('Keywords') && Array.isArray(value)) compilePhrases(value as string[]);
   return out as TiledeskSettings;
 }

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { TiledeskConfigError } from '../../lib/errors';
-import { type AppSettings, resolveSettings, type TiledeskSettingsInput } from '../../lib/settings';
+import {
+  type AppSettings,
+  DEFAULT_HANDOFF_KEYWORDS,
+  resolveSettings,
+  type TiledeskSettingsInput,
+} from '../../lib/settings';
 
 /** The four required keys, all valid. */
 const REQUIRED: AppSettings = {
@@ -57,7 +62,7 @@ describe('resolveSettings', () => {
       mirrorMaxAgeMs: 86_400_000,
       mirrorConcurrency: 32,
       catchUpIntervalMs: 60_000,
-      handoffKeywords: ['human', 'agent', 'operator'],
+      handoffKeywords: [...DEFAULT_HANDOFF_KEYWORDS],
       handoffIntent: 'Handoff',
       handoffMinScore: 0.5,
       handoffMethod: 'route',
