@@ -267,9 +267,20 @@ export type TiledeskSettingsInput = { [K in keyof Spec]?: z.input<Spec[K]['schem
 export type AppSettings = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads and validates settings. Empty strings in app settings count as unset (so `KEY=` in a
- * `.env` file falls back to the default). Throws one {@link TiledeskConfigError} that lists every
- * bad key, its problem and what to put there; no value is ever echoed.
+ * What `''` means for a key: user-visible texts (`TiledeskText…`) say nothing and phrase lists
+ * (`…Keywords`) are off; for every other key `''` counts as unset (so `KEY=` in a `.env` file
+ * falls back to the default). Decided by the key's name so that every text and list setting
+ * follows the README's rule without a flag to forget.
+ */
+function emptyIsAValue(key: string): boolean {
+  return key.startsWith('TiledeskText') || key.endsWith('Keywords');
+}
+
+/**
+ * Reads and validates settings. `''` in app settings counts as unset, except for texts (say
+ * nothing) and phrase lists (off); a text of blanks only is `''`. Throws one
+ * {@link TiledeskConfigError} that lists every bad key, its problem and what to put there; no
+ * value is ever echoed.
  */
 export function resolveSettings(
   appSettings: AppSettings = {},
@@ -283,14 +294,16 @@ export function resolveSettings(
     const raw =
       override !== undefined
         ? override
-        : fromEnv === undefined || fromEnv === ''
+        : fromEnv === undefined || (fromEnv === '' && !emptyIsAValue(spec.key))
           ? undefined
           : fromEnv;
     // MicrosoftAppId keeps '' as a meaningful value (anonymous local runs).
     const value = option === 'microsoftAppId' && raw === undefined ? (fromEnv ?? undefined) : raw;
     const result = spec.schema.safeParse(value);
     if (result.success) {
-      out[option] = result.data;
+      const data: unknown = result.data;
+      const blank = spec.key.startsWith('TiledeskText') && typeof data === 'string' && !data.trim();
+      out[option] = blank ? '' : data;
     } else {
       const problem =
         value === undefined ? 'missing' : (result.error.issues[0]?.message ?? 'is invalid');

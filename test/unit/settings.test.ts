@@ -6,6 +6,7 @@ import {
   resolveSettings,
   type TiledeskSettingsInput,
 } from '../../lib/settings';
+import { matchPhrase } from '../../lib/core/phrases';
 
 /** The four required keys, all valid. */
 const REQUIRED: AppSettings = {
@@ -101,8 +102,8 @@ describe('resolveSettings', () => {
       handoffIntent: 'TalkToHuman',
       handoffMinScore: 0.8,
       handoffMethod: 'command',
-      // '' counts as unset, so the default text comes back (not '').
-      textConnecting: 'Connecting you to a human agent…',
+      // '' for a text means "say nothing" (not the default text).
+      textConnecting: '',
     });
   });
 
@@ -357,6 +358,10 @@ describe('resolveSettings', () => {
     { name: 'empty CSV items are dropped', app: 'human,, ,agent,', expected: ['human', 'agent'] },
     { name: 'one keyword', app: 'operatore', expected: ['operatore'] },
     { name: 'only separators → no keywords', app: ' , ,', expected: [] },
+    { name: "'' in app settings → off (not the defaults)", app: '', expected: [] },
+    { name: "override '' → off", override: '', expected: [] },
+    { name: 'override [] → off', override: [], expected: [] },
+    { name: 'unset → the defaults', expected: [...DEFAULT_HANDOFF_KEYWORDS] },
     {
       name: 'override array is trimmed too',
       override: [' real person ', '', 'human'],
@@ -418,6 +423,51 @@ describe('resolveSettings', () => {
       );
     });
   }
+
+  describe("'' for texts and keyword lists", () => {
+    const TEXTS = {
+      TiledeskTextConnecting: 'textConnecting',
+      TiledeskTextAssigned: 'textAssigned',
+      TiledeskTextQueued: 'textQueued',
+      TiledeskTextFailed: 'textFailed',
+      TiledeskTextClosed: 'textClosed',
+    } as const;
+
+    it("every TiledeskText… set to '' in app settings (KEY= in .env) says nothing", () => {
+      const empty = Object.fromEntries(Object.keys(TEXTS).map((k) => [k, '']));
+      const settings = resolveSettings({ ...REQUIRED, ...empty });
+      for (const option of Object.values(TEXTS)) expect(settings[option], option).to.equal('');
+    });
+
+    it('a text of blanks only is "say nothing" too (a blank message would be sent)', () => {
+      const settings = resolveSettings(
+        { ...REQUIRED, TiledeskTextQueued: '  \t' },
+        { textClosed: ' \n ' },
+      );
+      expect(settings.textQueued).to.equal('');
+      expect(settings.textClosed).to.equal('');
+    });
+
+    it("'' as a programmatic text says nothing, over an app setting", () => {
+      const settings = resolveSettings(
+        { ...REQUIRED, TiledeskTextFailed: 'From env' },
+        { textFailed: '' },
+      );
+      expect(settings.textFailed).to.equal('');
+    });
+
+    it('unset texts keep their defaults, and texts keep their blanks inside', () => {
+      const settings = resolveSettings({ ...REQUIRED, TiledeskTextAssigned: ' {agent} is here ' });
+      expect(settings.textAssigned).to.equal(' {agent} is here ');
+      expect(settings.textConnecting).to.equal('Connecting you to a human agent…');
+    });
+
+    it("keyword triggers are off with TiledeskHandoffKeywords=''", () => {
+      const settings = resolveSettings({ ...REQUIRED, TiledeskHandoffKeywords: '' });
+      expect(matchPhrase('human', settings.handoffKeywords)).to.equal(undefined);
+      expect(matchPhrase('human', resolveSettings(REQUIRED).handoffKeywords)).to.equal('human');
+    });
+  });
 
   describe('never echoes a credential', () => {
     const PASSWORD = 'Pw-7f3c9e1b-do-not-log';
