@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { compilePhrases } from './core/phrases';
 import { TiledeskConfigError } from './errors';
+import type { Logger } from './logger';
+import { type KnownSettings, unknownSettings, unknownSettingsMessage } from './settings-warnings';
 
 /**
  * Settings come from the bot's app settings (PascalCase keys beside `MicrosoftAppId`, e.g.
@@ -266,6 +268,10 @@ export type TiledeskSettingsInput = { [K in keyof Spec]?: z.input<Spec[K]['schem
 /** App settings as a `process.env`-like record of PascalCase keys. */
 export type AppSettings = Readonly<Record<string, string | undefined>>;
 
+const KNOWN: KnownSettings = new Map(
+  Object.entries(SPEC).map(([option, spec]: [string, SettingSpec]) => [spec.key, option]),
+);
+
 /**
  * What `''` means for a key: user-visible texts (`TiledeskText…`) say nothing and phrase lists
  * (`…Keywords`) are off; for every other key `''` counts as unset (so `KEY=` in a `.env` file
@@ -280,12 +286,20 @@ function emptyIsAValue(key: string): boolean {
  * Reads and validates settings. `''` in app settings counts as unset, except for texts (say
  * nothing) and phrase lists (off); a text of blanks only is `''`. Throws one
  * {@link TiledeskConfigError} that lists every bad key, its problem and what to put there; no
- * value is ever echoed.
+ * value is ever echoed. Keys that are ignored because of their name (a misspelt `Tiledesk…` app
+ * setting, a camelCase name in the app settings, an unknown key in `overrides`) are reported
+ * in one `logger.warn` line naming the closest valid key, before any error is thrown.
  */
 export function resolveSettings(
   appSettings: AppSettings = {},
   overrides: TiledeskSettingsInput = {},
+  logger?: Pick<Logger, 'warn'>,
 ): TiledeskSettings {
+  const unknown = unknownSettings(appSettings, overrides, KNOWN);
+  if (unknown.length > 0 && logger)
+    logger.warn(unknownSettingsMessage(unknown), {
+      keys: unknown.map(({ source, key, suggestion }) => ({ source, key, suggestion })),
+    });
   const issues: { key: string; problem: string }[] = [];
   const out: Record<string, unknown> = {};
   for (const [option, spec] of Object.entries(SPEC) as [keyof Spec, SettingSpec][]) {

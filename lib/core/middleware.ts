@@ -1,7 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { TiledeskError } from '../errors';
 import { createNodeWebhookHandler, type NodeWebhookHandler } from '../http-handler';
-import type { Logger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import {
   type AppSettings,
   resolveSettings,
@@ -70,7 +70,11 @@ export abstract class TiledeskMiddleware<C> {
     storage: KeyValueStorage | VersionedStorage,
     options: TiledeskCommonOptions,
   ) {
-    this.settings = resolveSettings(options.appSettings ?? process.env, options.settings);
+    this.settings = resolveSettings(
+      options.appSettings ?? process.env,
+      options.settings,
+      createLogger(options.logger),
+    );
     const sdk = host(this.settings);
     const proactive = new ProactiveTurns(sdk);
     const deps: Partial<Pick<TiledeskCommonOptions, (typeof ENGINE_OPTIONS)[number]>> = {};

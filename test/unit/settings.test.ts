@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { TiledeskHandoff } from '../../lib/botbuilder';
 import { TiledeskConfigError } from '../../lib/errors';
 import {
   type AppSettings,
@@ -466,6 +467,135 @@ describe('resolveSettings', () => {
       const settings = resolveSettings({ ...REQUIRED, TiledeskHandoffKeywords: '' });
       expect(matchPhrase('human', settings.handoffKeywords)).to.equal(undefined);
       expect(matchPhrase('human', resolveSettings(REQUIRED).handoffKeywords)).to.equal('human');
+    });
+  });
+
+  describe('unknown keys: one warning naming the closest valid key', () => {
+    function warnings(app: AppSettings, overrides: Record<string, unknown> = {}) {
+      const calls: { message: string; context?: Record<string, unknown> }[] = [];
+      const warn = (message: string, context?: Record<string, unknown>) =>
+        void calls.push({ message, ...(context ? { context } : {}) });
+      try {
+        resolveSettings(app, overrides as TiledeskSettingsInput, { warn });
+      } catch (err) {
+        if (!(err instanceof TiledeskConfigError)) throw err;
+      }
+      return calls;
+    }
+
+    it('lists misspelt, camelCase and wrongly cased app settings in ONE line', () => {
+      const calls = warnings({
+        ...REQUIRED,
+        TiledeskHandoffKeyword: 'human',
+        tiledeskProjectId: '65a1b2c3d4e5f6a7b8c9d0e1',
+        TiledeskProjectID: '65a1b2c3d4e5f6a7b8c9d0e1',
+        TILEDESK_WEBHOOK_URL: 'https://x.example/hook',
+        botName: 'Acme',
+      });
+      expect(calls).to.have.length(1);
+      expect(calls[0]!.message).to.equal(
+        'Ignored unknown settings: ' +
+          'appSettings.TiledeskHandoffKeyword (did you mean TiledeskHandoffKeywords?), ' +
+          'appSettings.tiledeskProjectId (did you mean TiledeskProjectId?), ' +
+          'appSettings.TiledeskProjectID (did you mean TiledeskProjectId?), ' +
+          'appSettings.TILEDESK_WEBHOOK_URL (did you mean TiledeskWebhookUrl?), ' +
+          'appSettings.botName (did you mean TiledeskBotName?)',
+      );
+      expect(calls[0]!.message).not.to.include('\n');
+      expect(calls[0]!.context).to.deep.equal({
+        keys: [
+          {
+            source: 'appSettings',
+            key: 'TiledeskHandoffKeyword',
+            suggestion: 'TiledeskHandoffKeywords',
+          },
+          { source: 'appSettings', key: 'tiledeskProjectId', suggestion: 'TiledeskProjectId' },
+          { source: 'appSettings', key: 'TiledeskProjectID', suggestion: 'TiledeskProjectId' },
+          { source: 'appSettings', key: 'TILEDESK_WEBHOOK_URL', suggestion: 'TiledeskWebhookUrl' },
+          { source: 'appSettings', key: 'botName', suggestion: 'TiledeskBotName' },
+        ],
+      });
+    });
+
+    it('names the closest key by edit distance', () => {
+      const cases: [string, string][] = [
+        ['TiledeskBotNmae', 'TiledeskBotName'],
+        ['TiledeskTimeout', 'TiledeskTimeoutMs'],
+        ['TiledeskTextConnect', 'TiledeskTextConnecting'],
+        ['TiledeskHandofMethod', 'TiledeskHandoffMethod'],
+        ['TiledeskDepartment', 'TiledeskDepartmentId'],
+        ['Tiledesk_Api_Url', 'TiledeskApiUrl'],
+      ];
+      for (const [key, suggestion] of cases) {
+        expect(warnings({ ...REQUIRED, [key]: 'x' })[0]?.context, key).to.deep.equal({
+          keys: [{ source: 'appSettings', key, suggestion }],
+        });
+      }
+    });
+
+    it('says nothing about the rest of the environment', () => {
+      const calls = warnings({
+        ...process.env,
+        ...REQUIRED,
+        PATH: '/usr/bin',
+        PORT: '3978',
+        MicrosoftAppPassword: 'pw',
+        TILEDESK_TEST_LEASE_MS: '3000', // another tool's all-capitals name, not one of ours
+        TiledeskTextConnecting: '',
+        TiledeskNotASetting: undefined,
+      });
+      expect(calls).to.deep.equal([]);
+    });
+
+    it('reports unknown keys of the programmatic settings, in the same line', () => {
+      const calls = warnings(
+        { ...REQUIRED, TiledeskBotNme: 'x' },
+        { handoffKeyword: 'human', TiledeskBotName: 'Acme', ProjectID: 'x', botName: 'ok' },
+      );
+      expect(calls).to.have.length(1);
+      expect(calls[0]!.message).to.equal(
+        'Ignored unknown settings: appSettings.TiledeskBotNme (did you mean TiledeskBotName?), ' +
+          'settings.handoffKeyword (did you mean handoffKeywords?), ' +
+          'settings.TiledeskBotName (did you mean botName?), ' +
+          'settings.ProjectID (did you mean projectId?)',
+      );
+    });
+
+    it('warns before the error a misspelt required key causes', () => {
+      const { TiledeskProjectId: _, ...rest } = REQUIRED;
+      const calls = warnings({ ...rest, TiledeskProjectID: '65a1b2c3d4e5f6a7b8c9d0e1' });
+      expect(calls.map((c) => c.message)).to.deep.equal([
+        'Ignored unknown settings: appSettings.TiledeskProjectID (did you mean TiledeskProjectId?)',
+      ]);
+      expect(() => resolveSettings({ ...rest, TiledeskProjectID: 'x' })).to.throw(
+        TiledeskConfigError,
+      );
+    });
+
+    it('never echoes a value, only names', () => {
+      const SECRET = 'Pw-4c1d9a-do-not-log';
+      const calls = warnings(
+        { ...REQUIRED, TiledeskPasword: SECRET, tiledeskProjectSecret: SECRET },
+        { pasword: SECRET },
+      );
+      expect(calls).to.have.length(1);
+      expect(JSON.stringify(calls)).not.to.include(SECRET);
+      expect(calls[0]!.message).to.include('TiledeskPasword (did you mean TiledeskPassword?)');
+      expect(calls[0]!.message).to.include('settings.pasword (did you mean password?)');
+    });
+
+    it('the middleware passes its logger (one warn, nothing on error)', () => {
+      const warned: string[] = [];
+      const errors: string[] = [];
+      new TiledeskHandoff({
+        adapter: { continueConversationAsync: async () => undefined },
+        appSettings: { ...REQUIRED, TiledeskHandoffKeyword: 'human' },
+        logger: { warn: (m) => void warned.push(m), error: (m) => void errors.push(m) },
+      });
+      expect(warned).to.deep.equal([
+        'Ignored unknown settings: appSettings.TiledeskHandoffKeyword (did you mean TiledeskHandoffKeywords?)',
+      ]);
+      expect(errors).to.deep.equal([]);
     });
   });
 
