@@ -3,29 +3,34 @@
  * a list entry is a phrase, matched on words, not on characters, so that "I am a travel agent"
  * does not ask for an agent while "I want to speak to a person" does.
  *
- * The rule, on text folded to lower case without accents (NFKD, marks removed), split into
- * words (letters, digits, `_`) and clauses (at `. , ; : ! ? …`, brackets, quotes, new lines and
- * the words "but", "however", "ma", "però"):
+ * The text is folded (lower case; NFKD with the marks removed, so accents and full-width forms
+ * do not matter; "n't" joined: "don't" → "dont"), then split into words (runs of letters, digits
+ * and `_`; everything else, emoji included, separates them) and clauses (they end at
+ * `. , ; : ! ? ¿ ¡ …`, brackets, quotes and new lines, and at the words "but", "however", "ma",
+ * "però", which are dropped). An entry is folded the same way; its filler words (articles,
+ * prepositions, pronouns: {@link FILLERS}) are optional, the rest are its content words.
  *
- * - A **phrase** (two or more content words) matches where its content words appear in order in
- *   one clause, separated only by up to {@link MAX_GAP} filler words (articles, "to", "with",
- *   "me", "your", "real", "live", "con", "un", "l'", …). Fillers written in the phrase are
- *   optional, so "talk to a human" also matches "talk with the human" and "talk to a real
- *   human". A content word also matches its plural, "-ing" and Italian gender-number forms
- *   ("agents", "talking", "operatori", "persone"; see `stem`); a word ending in `*` (at least
- *   3 letters before it) matches any word starting with it ("parl*" → "parlare", "parlo").
- *   It does not count when, in the same clause before it, the user negates ("not", "don't",
- *   "never", "without", "non", "mai", "senza"; "no"/"nessun" right before it), when it says what
- *   someone is ("are you a…", "is this a…", "am I talking to…", "I am a…", "sei un…", "sono
- *   un…" right before it), after which "human resources"-like words follow, or when the next
- *   clause is only a refusal ("No thanks"). A negation followed by "able", "sure", "know", "riesco", "posso", "so"
- *   or after "can"/"could", or in a clause with "why", is not a refusal ("I'm not able to reach a
- *   human", "why don't you connect me to an agent").
- * - A **single word** (an entry with one content word: "agent", "an agent") matches only when it
- *   is nearly the whole message: the message, or its last clause, is that word (any number of
- *   times) plus at most {@link MAX_EXTRA} courtesy words ("please", "thanks", "hi", "I want",
- *   "can I have", "a", "per favore", "vorrei", "un", …). No stemming for single words.
- * - The first entry of the list that matches wins; the entry is returned as configured.
+ * - **Phrase** (two or more content words): its content words in order in one clause, with at
+ *   most {@link MAX_GAP} filler words or gap adjectives ("real", "live", "vero", …) between two
+ *   of them. "talk to a human" matches "talk with the human" and "talking to a real human".
+ *   Words compare by `stem` (final "s", "-ing", final vowel: "agents", "operatori", "persone");
+ *   a content word written `word*` (3 letters or more) matches any word starting with `word`.
+ *   A match does not count when it is
+ *   - negated: one of {@link NEGATIONS} earlier in its clause ("I don't want to talk to a
+ *     human"), unless it reads as inability (after "can"/"could", before "able", "sure", "know",
+ *     "riesco", "posso", "so", …) or the clause asks "why"; "no"/"nessun" count right before the
+ *     phrase, before "need"/"bisogno", or anywhere but at the start of the clause (a
+ *     clause-initial "no" answers the bot: "no I want a real person");
+ *   - about what someone is: one of {@link IDENTITY_LEAD_INS} right before it, fillers aside
+ *     ("are you a real person?", "am I talking to a human?", "I am a customer service agent");
+ *   - about a thing: followed by "resources", "rights", "error", … ("human resources");
+ *   - refused: the next clause is "no"/"nope"/"nah" plus courtesy only ("Live agent? No thanks").
+ * - **Single word** (one content word: "agent", "an agent"): the message, or its last clause, is
+ *   that word (any number of times) plus at most {@link MAX_EXTRA} other words, all of them
+ *   courtesy ({@link COURTESY}: "please", "thanks", "hi", "I want", "I'd like", "can I have",
+ *   "a", "per favore", "vorrei", "un", …). Exact words only, no stemming ("agents" ≠ "agent").
+ *   A negation is not courtesy, so "no agent" or "I don't want a human" never match.
+ * - The first entry of the list that matches wins, returned as written in the list.
  */
 
 /** At most this many filler words between two content words of a phrase. */
@@ -57,8 +62,9 @@ const NEGATIONS = new Set(
       'non mai senza neanche nemmeno neppure',
   ),
 );
-/** Negate a phrase only right before it ("no live agent"), or ("no need") anywhere. */
+/** Negate a phrase except as a clause-initial answer ("no I want a real person"). */
 const DETERMINER_NEGATIONS = new Set(words('no nessun nessuno nessuna zero'));
+const NO_NEED = new Set(words('need bisogno'));
 /** After a negation: inability, not refusal ("not able to reach", "non riesco a parlare"). */
 const VOIDS_NEXT = new Set(
   words('able sure know riesco riusciamo riuscito riuscita posso possiamo trovo so sappiamo'),
@@ -243,7 +249,7 @@ const TOKEN = /[\p{L}\p{N}_]+|[.,;:!?¿¡…()[\]{}"“”«»\n\r]/gu;
 const ENTRY_WORD = /[\p{L}\p{N}_]+\*?/gu;
 
 /** Lower case, accents and other marks removed, compatibility forms unified. */
-export function fold(text: string): string {
+function fold(text: string): string {
   let s = text.toLowerCase();
   if (NON_ASCII.test(s)) s = s.normalize('NFKD').replace(MARKS, '');
   return s.replace(NT, 'nt');
@@ -271,8 +277,8 @@ function clausesOf(text: string): string[][] {
 /**
  * Word forms that compare equal inside phrases: one final "s" (agents → agent), "-ing" (talking
  * → talk, chatting → chat) and one final vowel (operatore, operatori → operator; persona,
- * persone → person). Crude on purpose: both sides go through it, and a phrase needs all its
- * words in order, so a collision alone never matches.
+ * persone → person). Crude on purpose: the entry and the text go through the same function,
+ * and a phrase needs all its words in order, so two words that collide rarely matter.
  */
 function stem(word: string): string {
   let w = word;
@@ -458,7 +464,7 @@ function matchAt(phraseWords: Word[], clause: string[], stems: string[], start: 
   return at;
 }
 
-/** Whether a phrase found at [start, end) of `clause` is negated, an identity question or refused. */
+/** Whether a phrase found at [start, end) of `clause` is negated, about someone or refused. */
 function blocked(
   clause: string[],
   start: number,
@@ -476,12 +482,12 @@ function blocked(
       return true;
     }
     if (DETERMINER_NEGATIONS.has(t)) {
-      // "no live agent", "no need for a human"; a clause-initial "no" is otherwise an answer
-      // to the bot ("no I want a real person").
+      // A clause-initial "no" answers the bot ("no I want a real person") unless it is the
+      // phrase's determiner ("no live agent") or says there is no need ("no need for a human").
       let k = j + 1;
-      while (k < start && FILLERS.has(clause[k]!)) k++;
-      if (k === start || clause[j + 1] === 'need' || clause[j + 1] === 'bisogno' || j > 0)
-        return true;
+      while (k < start && isFiller(clause[k]!)) k++;
+      const rightBefore = k === start;
+      if (j > 0 || rightBefore || NO_NEED.has(clause[j + 1] ?? '')) return true;
     }
   }
   // Fillers may stand between the lead-in and the phrase, and a lead-in may end with one ("am i").
