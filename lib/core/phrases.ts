@@ -255,9 +255,8 @@ function fold(text: string): string {
   return s.replace(NT, 'nt');
 }
 
-/** The folded text's words, grouped into clauses (no empty clause). */
-function clausesOf(text: string): string[][] {
-  const folded = fold(text);
+/** The words of a folded text, grouped into clauses (no empty clause). */
+function clausesOf(folded: string): string[][] {
   const clauses: string[][] = [];
   let clause: string[] = [];
   TOKEN.lastIndex = 0;
@@ -322,15 +321,26 @@ export class PhraseMatcher {
   private readonly singles = new Map<string, Single[]>();
   private readonly prefixSingles: Single[] = [];
   readonly size: number;
+  /**
+   * A quick screen: every entry's longest word (its stem or prefix) is part of any text it
+   * matches (a stem is a prefix of the word it comes from), so a text without one of them
+   * cannot match and is not split into words.
+   */
+  private readonly screen: RegExp;
 
   constructor(list: readonly string[]) {
     this.source = [...list];
     let size = 0;
+    const screen = new Set<string>();
     list.forEach((entry, index) => {
       const all = [...fold(entry).matchAll(ENTRY_WORD)].map((m) => m[0]);
       const content = all.filter((w) => !FILLERS.has(w.replace(/\*$/, '')));
       if (content.length === 0) return; // only fillers: never matches
       size++;
+      const longest = content
+        .map((w) => toWord(w, true).text)
+        .reduce((a, b) => (b.length > a.length ? b : a));
+      screen.add(longest);
       if (content.length === 1) {
         const single: Single = { index, entry, word: toWord(content[0]!, false) };
         if (single.word.prefix) this.prefixSingles.push(single);
@@ -343,12 +353,16 @@ export class PhraseMatcher {
       else push(this.phrases, first.text, phrase);
     });
     this.size = size;
+    const escaped = [...screen].map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    this.screen = new RegExp(escaped.join('|') || '(?!)');
   }
 
   /** The first entry (in list order) that matches `text`, as written in the list. */
   match(text: string | undefined): string | undefined {
     if (!text || this.size === 0) return undefined;
-    const clauses = clausesOf(text);
+    const folded = fold(text);
+    if (!this.screen.test(folded)) return undefined;
+    const clauses = clausesOf(folded);
     if (clauses.length === 0) return undefined;
     let best: Entry | undefined;
     for (let c = 0; c < clauses.length; c++) {
