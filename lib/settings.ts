@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { compilePhrases } from './core/phrases';
 import { TiledeskConfigError } from './errors';
+import type { Logger } from './logger';
+import { type KnownSettings, unknownSettings, unknownSettingsMessage } from './settings-warnings';
 
 /**
  * Settings come from the bot's app settings (PascalCase keys beside `MicrosoftAppId`, e.g.
@@ -29,6 +32,87 @@ const flag = z
     z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }),
   ])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+/**
+ * Handoff phrases, English and Italian (Tiledesk's home market). Matching is on words, not
+ * characters (lib/core/phrases.ts): a phrase needs its words in order, with only articles,
+ * "to", "with", "me", "real"… between them; a single word counts only when it is nearly the whole
+ * message ("agent", "human please", "un operatore, grazie").
+ */
+export const DEFAULT_HANDOFF_KEYWORDS: readonly string[] = Object.freeze([
+  // English phrases
+  'talk to a human',
+  'talk to a person',
+  'talk to an agent',
+  'talk to an operator',
+  'talk to a representative',
+  'speak to a human',
+  'speak to a person',
+  'speak to an agent',
+  'speak to an operator',
+  'speak to a representative',
+  'chat with a human',
+  'chat with a person',
+  'chat with an agent',
+  'chat with an operator',
+  'connect me to a human',
+  'connect me to a person',
+  'connect me to an agent',
+  'connect me to an operator',
+  'transfer me to a human',
+  'transfer me to an agent',
+  'transfer me to an operator',
+  'want a human',
+  'want an agent',
+  'want an operator',
+  'need a human',
+  'need an agent',
+  'need an operator',
+  'real person',
+  'real human',
+  'actual person',
+  'actual human',
+  'live person',
+  'live human',
+  'live agent',
+  'live operator',
+  'human agent',
+  'human operator',
+  'human representative',
+  'customer service representative',
+  'customer service agent',
+  'customer support agent',
+  // Italian phrases
+  'parlare con un operatore',
+  "parlare con un'operatrice",
+  'parlare con una persona',
+  'parlare con un umano',
+  'parlare con un essere umano',
+  'parlare con un agente',
+  "parlare con l'assistenza",
+  'parlare con il servizio clienti',
+  'in contatto con un operatore',
+  'contattare un operatore',
+  'voglio un operatore',
+  'vorrei un operatore',
+  'mi serve un operatore',
+  'ho bisogno di un operatore',
+  'passami un operatore',
+  'operatore umano',
+  'operatrice umana',
+  'assistenza umana',
+  'supporto umano',
+  'persona reale',
+  'persona vera',
+  'vera persona',
+  // Single words: only when nearly the whole message
+  'human',
+  'agent',
+  'operator',
+  'representative',
+  'operatore',
+  'operatrice',
+  'umano',
+]);
 
 function isHttpUrl(value: string): boolean {
   if (/\s/.test(value)) return false;
@@ -126,8 +210,8 @@ const SPEC = {
   },
   handoffKeywords: {
     key: 'TiledeskHandoffKeywords',
-    schema: csv.default(['human', 'agent', 'operator']),
-    help: 'comma-separated words that start a handoff when the user writes one of them',
+    schema: csv.default([...DEFAULT_HANDOFF_KEYWORDS]),
+    help: 'comma-separated phrases that start a handoff when the user writes one of them',
   },
   handoffIntent: {
     key: 'TiledeskHandoffIntent',
@@ -285,15 +369,38 @@ export type TiledeskSettingsInput = { [K in keyof Spec]?: z.input<Spec[K]['schem
 /** App settings as a `process.env`-like record of PascalCase keys. */
 export type AppSettings = Readonly<Record<string, string | undefined>>;
 
+const KNOWN: KnownSettings = new Map(
+  Object.entries(SPEC).map(([option, spec]: [string, SettingSpec]) => [spec.key, option]),
+);
+
 /**
- * Reads and validates settings. Empty strings in app settings count as unset (so `KEY=` in a
- * `.env` file falls back to the default). Throws one {@link TiledeskConfigError} that lists every
- * bad key, its problem and what to put there; no value is ever echoed.
+ * What `''` means for a key: user-visible texts (`TiledeskText…`) say nothing and phrase lists
+ * (`…Keywords`) are off; for every other key `''` counts as unset (so `KEY=` in a `.env` file
+ * falls back to the default). Decided by the key's name so that every text and list setting
+ * follows the README's rule without a flag to forget.
+ */
+function emptyIsAValue(key: string): boolean {
+  return key.startsWith('TiledeskText') || key.endsWith('Keywords');
+}
+
+/**
+ * Reads and validates settings. `''` in app settings counts as unset, except for texts (say
+ * nothing) and phrase lists (off); a text of blanks only is `''`. Throws one
+ * {@link TiledeskConfigError} that lists every bad key, its problem and what to put there; no
+ * value is ever echoed. Keys that are ignored because of their name (a misspelt `Tiledesk…` app
+ * setting, a camelCase name in the app settings, an unknown key in `overrides`) are reported
+ * in one `logger.warn` line naming the closest valid key, before any error is thrown.
  */
 export function resolveSettings(
   appSettings: AppSettings = {},
   overrides: TiledeskSettingsInput = {},
+  logger?: Pick<Logger, 'warn'>,
 ): TiledeskSettings {
+  const unknown = unknownSettings(appSettings, overrides, KNOWN);
+  if (unknown.length > 0 && logger)
+    logger.warn(unknownSettingsMessage(unknown), {
+      keys: unknown.map(({ source, key, suggestion }) => ({ source, key, suggestion })),
+    });
   const issues: { key: string; problem: string }[] = [];
   const out: Record<string, unknown> = {};
   for (const [option, spec] of Object.entries(SPEC) as [keyof Spec, SettingSpec][]) {
@@ -302,14 +409,16 @@ export function resolveSettings(
     const raw =
       override !== undefined
         ? override
-        : fromEnv === undefined || fromEnv === ''
+        : fromEnv === undefined || (fromEnv === '' && !emptyIsAValue(spec.key))
           ? undefined
           : fromEnv;
     // MicrosoftAppId keeps '' as a meaningful value (anonymous local runs).
     const value = option === 'microsoftAppId' && raw === undefined ? (fromEnv ?? undefined) : raw;
     const result = spec.schema.safeParse(value);
     if (result.success) {
-      out[option] = result.data;
+      const data: unknown = result.data;
+      const blank = spec.key.startsWith('TiledeskText') && typeof data === 'string' && !data.trim();
+      out[option] = blank ? '' : data;
     } else {
       const problem =
         value === undefined ? 'missing' : (result.error.issues[0]?.message ?? 'is invalid');
@@ -317,5 +426,8 @@ export function resolveSettings(
     }
   }
   if (issues.length > 0) throw new TiledeskConfigError(issues);
+  // Phrase lists are compiled here, once, not on the first turn that reads them.
+  for (const [option, value] of Object.entries(out))
+    if (option.endsWith('Keywords') && Array.isArray(value)) compilePhrases(value as string[]);
   return out as TiledeskSettings;
 }

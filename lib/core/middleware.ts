@@ -1,7 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { TiledeskError } from '../errors';
 import { createNodeWebhookHandler, type NodeWebhookHandler } from '../http-handler';
-import type { Logger } from '../logger';
+import { createLogger, type Logger } from '../logger';
 import {
   type AppSettings,
   resolveSettings,
@@ -72,7 +72,11 @@ export abstract class TiledeskMiddleware<C> {
     storage: KeyValueStorage | VersionedStorage,
     options: TiledeskCommonOptions,
   ) {
-    this.settings = resolveSettings(options.appSettings ?? process.env, options.settings);
+    this.settings = resolveSettings(
+      options.appSettings ?? process.env,
+      options.settings,
+      createLogger(options.logger),
+    );
     const sdk = host(this.settings);
     this.host = sdk;
     const proactive = new ProactiveTurns(sdk);

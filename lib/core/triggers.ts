@@ -1,8 +1,11 @@
 /** Pure handoff-trigger checks. */
 
+export { compilePhrases, MAX_EXTRA, MAX_GAP, matchPhrase, PhraseMatcher } from './phrases';
+
 export interface HandoffTrigger {
   /** What started it: `keyword`, `intent`, `event` (handoff.initiate) or `api`. */
   trigger: 'keyword' | 'intent' | 'event' | 'api';
+  /** For `keyword`: the entry of `TiledeskHandoffKeywords` that matched, as configured. */
   keyword?: string;
   intent?: string;
   score?: number;
@@ -10,31 +13,6 @@ export interface HandoffTrigger {
   context?: unknown;
   /** The user text that triggered it, if any. */
   text?: string;
-}
-
-/** Returns the first keyword found in `text` as a whole word, case-insensitive. */
-export function findKeyword(
-  text: string | undefined,
-  keywords: readonly string[],
-): string | undefined {
-  if (!text) return undefined;
-  const lower = text.toLocaleLowerCase();
-  for (const keyword of keywords) {
-    const k = keyword.toLocaleLowerCase();
-    if (k === '') continue;
-    let from = 0;
-    for (;;) {
-      const at = lower.indexOf(k, from);
-      if (at < 0) break;
-      if (!isWordChar(lower[at - 1]) && !isWordChar(lower[at + k.length])) return keyword;
-      from = at + 1;
-    }
-  }
-  return undefined;
-}
-
-function isWordChar(ch: string | undefined): boolean {
-  return ch !== undefined && /[\p{L}\p{N}_]/u.test(ch);
 }
 
 /** The shape of botbuilder's `RecognizerResult.intents`. */

@@ -10,7 +10,7 @@ import {
 } from './host';
 import type { ProactiveTurns } from './proactive';
 import { leaveMatcher } from './leave';
-import { findKeyword, type HandoffTrigger, handoffScore } from './triggers';
+import { type HandoffTrigger, handoffScore, matchPhrase } from './triggers';
 import type { ChatActivity } from './types';
 
 /**
@@ -123,7 +123,7 @@ export class TurnPolicy<C> {
 
   private async detect(context: C, activity: HostActivity): Promise<HandoffTrigger | undefined> {
     const text = activity.text;
-    const keyword = findKeyword(text, this.settings.handoffKeywords);
+    const keyword = matchPhrase(text, this.settings.handoffKeywords);
     if (keyword) return { trigger: 'keyword', keyword, ...(text ? { text } : {}) };
     if (!this.host.recognize) return undefined;
     try {

@@ -14,6 +14,9 @@ import { createRequire } from 'node:module';
 // restify 11 ships no type declarations; the sample types the few calls it makes.
 interface RestifyServer {
   use(handler: unknown): void;
+  pre(
+    handler: (req: { method?: string; url?: string }, res: unknown, next: () => void) => void,
+  ): void;
   post(path: string, handler: (req: unknown, res: unknown) => Promise<void>): void;
   listen(port: number, host: string, cb: () => void): void;
   close(cb: () => void): void;
@@ -73,9 +76,11 @@ export async function startSampleServer(
   // --- botbuilder-tiledesk: these lines are all a bot needs ---
   const tiledesk = new TiledeskHandoff({ adapter, appSettings: env, bot, storage, ...testOnly });
   adapter.use(tiledesk);
-  server.post(
-    '/api/tiledesk',
-    tiledesk.webhookHandler as (req: unknown, res: unknown) => Promise<void>,
+  // Tiledesk webhooks, before restify's body parser: a wrong secret is refused unread.
+  server.pre((req, res, next) =>
+    req.method === 'POST' && req.url?.split('?')[0] === '/api/tiledesk'
+      ? void tiledesk.webhookHandler(req as never, res as never)
+      : next(),
   );
   await tiledesk.start();
   // -------------------------------------------------------------

@@ -30,7 +30,7 @@ for (const binding of BINDINGS)
       expect(request.participants).to.deep.equal([ANNA]);
       expect(request.attributes['bf_handoff']).to.deep.include({
         trigger: 'keyword',
-        keyword: 'human',
+        keyword: 'talk to a human',
       });
       expect(bot.events).to.deep.equal([
         { name: 'handoff.status', value: { state: 'accepted', message: 'Anna Rossi' } },

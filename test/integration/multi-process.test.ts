@@ -238,7 +238,7 @@ describe('multi-process: real sample processes on Azurite', function () {
 
     await say(a!, 's1 hello one', ['Echo: s1 hello one']);
     await say(b!, 's1 hello two', ['Echo: s1 hello two']);
-    await say(a!, 's1 human please', [CONNECTING]);
+    await say(a!, 's1: human please', [CONNECTING]);
     // The routing answer (an agent is available) tells the user who joined.
     await until('the joined notice', 10_000, () =>
       w.channel.texts(conv).some((t) => JOINED.test(t)),
@@ -333,7 +333,7 @@ describe('multi-process: real sample processes on Azurite', function () {
       expect(r.status, `turn "${text}" on A`).to.equal(200);
     };
     await turn('s2 hello');
-    await turn('s2 human');
+    await turn('s2: human');
     await until('the handoff on A', 10_000, () =>
       w.channel.texts(conv).some((t) => JOINED.test(t)),
     );
@@ -380,7 +380,7 @@ describe('multi-process: real sample processes on Azurite', function () {
       'A' in (await members(w)) ? false : Date.now(),
     );
     let tookOverAt: number | undefined;
-    const sentToTiledesk = ['s2 hello', 'Echo: s2 hello', 's2 human', CONNECTING, ...userSays];
+    const sentToTiledesk = ['s2 hello', 'Echo: s2 hello', 's2: human', CONNECTING, ...userSays];
     // Bound: noticed within a lease and a heartbeat of A's last one, A's claim run out: ≤ 6.5 s.
     const finished = await until("B to finish A's work", 2 * LEASE, async () => {
       const r = await recordOf(w, conv);

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
+import { TiledeskHandoff } from '../../lib/botbuilder';
 import { TiledeskConfigError } from '../../lib/errors';
-import { type AppSettings, resolveSettings, type TiledeskSettingsInput } from '../../lib/settings';
+import {
+  type AppSettings,
+  DEFAULT_HANDOFF_KEYWORDS,
+  resolveSettings,
+  type TiledeskSettingsInput,
+} from '../../lib/settings';
+import { matchPhrase } from '../../lib/core/phrases';
 
 /** The four required keys, all valid. */
 const REQUIRED: AppSettings = {
@@ -57,7 +64,7 @@ describe('resolveSettings', () => {
       mirrorMaxAgeMs: 86_400_000,
       mirrorConcurrency: 32,
       catchUpIntervalMs: 60_000,
-      handoffKeywords: ['human', 'agent', 'operator'],
+      handoffKeywords: [...DEFAULT_HANDOFF_KEYWORDS],
       handoffIntent: 'Handoff',
       handoffMinScore: 0.5,
       handoffMethod: 'route',
@@ -152,8 +159,8 @@ describe('resolveSettings', () => {
       handoffIntent: 'TalkToHuman',
       handoffMinScore: 0.8,
       handoffMethod: 'command',
-      // '' counts as unset, so the default text comes back (not '').
-      textConnecting: 'Connecting you to a human agent…',
+      // '' for a text means "say nothing" (not the default text).
+      textConnecting: '',
     });
   });
 
@@ -408,6 +415,10 @@ describe('resolveSettings', () => {
     { name: 'empty CSV items are dropped', app: 'human,, ,agent,', expected: ['human', 'agent'] },
     { name: 'one keyword', app: 'operatore', expected: ['operatore'] },
     { name: 'only separators → no keywords', app: ' , ,', expected: [] },
+    { name: "'' in app settings → off (not the defaults)", app: '', expected: [] },
+    { name: "override '' → off", override: '', expected: [] },
+    { name: 'override [] → off', override: [], expected: [] },
+    { name: 'unset → the defaults', expected: [...DEFAULT_HANDOFF_KEYWORDS] },
     {
       name: 'override array is trimmed too',
       override: [' real person ', '', 'human'],
@@ -469,6 +480,180 @@ describe('resolveSettings', () => {
       );
     });
   }
+
+  describe("'' for texts and keyword lists", () => {
+    const TEXTS = {
+      TiledeskTextConnecting: 'textConnecting',
+      TiledeskTextAssigned: 'textAssigned',
+      TiledeskTextQueued: 'textQueued',
+      TiledeskTextFailed: 'textFailed',
+      TiledeskTextClosed: 'textClosed',
+    } as const;
+
+    it("every TiledeskText… set to '' in app settings (KEY= in .env) says nothing", () => {
+      const empty = Object.fromEntries(Object.keys(TEXTS).map((k) => [k, '']));
+      const settings = resolveSettings({ ...REQUIRED, ...empty });
+      for (const option of Object.values(TEXTS)) expect(settings[option], option).to.equal('');
+    });
+
+    it('a text of blanks only is "say nothing" too (a blank message would be sent)', () => {
+      const settings = resolveSettings(
+        { ...REQUIRED, TiledeskTextQueued: '  \t' },
+        { textClosed: ' \n ' },
+      );
+      expect(settings.textQueued).to.equal('');
+      expect(settings.textClosed).to.equal('');
+    });
+
+    it("'' as a programmatic text says nothing, over an app setting", () => {
+      const settings = resolveSettings(
+        { ...REQUIRED, TiledeskTextFailed: 'From env' },
+        { textFailed: '' },
+      );
+      expect(settings.textFailed).to.equal('');
+    });
+
+    it('unset texts keep their defaults, and texts keep their blanks inside', () => {
+      const settings = resolveSettings({ ...REQUIRED, TiledeskTextAssigned: ' {agent} is here ' });
+      expect(settings.textAssigned).to.equal(' {agent} is here ');
+      expect(settings.textConnecting).to.equal('Connecting you to a human agent…');
+    });
+
+    it("keyword triggers are off with TiledeskHandoffKeywords=''", () => {
+      const settings = resolveSettings({ ...REQUIRED, TiledeskHandoffKeywords: '' });
+      expect(matchPhrase('human', settings.handoffKeywords)).to.equal(undefined);
+      expect(matchPhrase('human', resolveSettings(REQUIRED).handoffKeywords)).to.equal('human');
+    });
+  });
+
+  describe('unknown keys: one warning naming the closest valid key', () => {
+    function warnings(app: AppSettings, overrides: Record<string, unknown> = {}) {
+      const calls: { message: string; context?: Record<string, unknown> }[] = [];
+      const warn = (message: string, context?: Record<string, unknown>) =>
+        void calls.push({ message, ...(context ? { context } : {}) });
+      try {
+        resolveSettings(app, overrides as TiledeskSettingsInput, { warn });
+      } catch (err) {
+        if (!(err instanceof TiledeskConfigError)) throw err;
+      }
+      return calls;
+    }
+
+    it('lists misspelt, camelCase and wrongly cased app settings in ONE line', () => {
+      const calls = warnings({
+        ...REQUIRED,
+        TiledeskHandoffKeyword: 'human',
+        tiledeskProjectId: '65a1b2c3d4e5f6a7b8c9d0e1',
+        TiledeskProjectID: '65a1b2c3d4e5f6a7b8c9d0e1',
+        TILEDESK_WEBHOOK_URL: 'https://x.example/hook',
+        botName: 'Acme',
+      });
+      expect(calls).to.have.length(1);
+      expect(calls[0]!.message).to.equal(
+        'Ignored unknown settings: ' +
+          'appSettings.TiledeskHandoffKeyword (did you mean TiledeskHandoffKeywords?), ' +
+          'appSettings.tiledeskProjectId (did you mean TiledeskProjectId?), ' +
+          'appSettings.TiledeskProjectID (did you mean TiledeskProjectId?), ' +
+          'appSettings.TILEDESK_WEBHOOK_URL (did you mean TiledeskWebhookUrl?), ' +
+          'appSettings.botName (did you mean TiledeskBotName?)',
+      );
+      expect(calls[0]!.message).not.to.include('\n');
+      expect(calls[0]!.context).to.deep.equal({
+        keys: [
+          {
+            source: 'appSettings',
+            key: 'TiledeskHandoffKeyword',
+            suggestion: 'TiledeskHandoffKeywords',
+          },
+          { source: 'appSettings', key: 'tiledeskProjectId', suggestion: 'TiledeskProjectId' },
+          { source: 'appSettings', key: 'TiledeskProjectID', suggestion: 'TiledeskProjectId' },
+          { source: 'appSettings', key: 'TILEDESK_WEBHOOK_URL', suggestion: 'TiledeskWebhookUrl' },
+          { source: 'appSettings', key: 'botName', suggestion: 'TiledeskBotName' },
+        ],
+      });
+    });
+
+    it('names the closest key by edit distance', () => {
+      const cases: [string, string][] = [
+        ['TiledeskBotNmae', 'TiledeskBotName'],
+        ['TiledeskTimeout', 'TiledeskTimeoutMs'],
+        ['TiledeskTextConnect', 'TiledeskTextConnecting'],
+        ['TiledeskHandofMethod', 'TiledeskHandoffMethod'],
+        ['TiledeskDepartment', 'TiledeskDepartmentId'],
+        ['Tiledesk_Api_Url', 'TiledeskApiUrl'],
+      ];
+      for (const [key, suggestion] of cases) {
+        expect(warnings({ ...REQUIRED, [key]: 'x' })[0]?.context, key).to.deep.equal({
+          keys: [{ source: 'appSettings', key, suggestion }],
+        });
+      }
+    });
+
+    it('says nothing about the rest of the environment', () => {
+      const calls = warnings({
+        ...process.env,
+        ...REQUIRED,
+        PATH: '/usr/bin',
+        PORT: '3978',
+        MicrosoftAppPassword: 'pw',
+        TILEDESK_TEST_LEASE_MS: '3000', // another tool's all-capitals name, not one of ours
+        TiledeskTextConnecting: '',
+        TiledeskNotASetting: undefined,
+      });
+      expect(calls).to.deep.equal([]);
+    });
+
+    it('reports unknown keys of the programmatic settings, in the same line', () => {
+      const calls = warnings(
+        { ...REQUIRED, TiledeskBotNme: 'x' },
+        { handoffKeyword: 'human', TiledeskBotName: 'Acme', ProjectID: 'x', botName: 'ok' },
+      );
+      expect(calls).to.have.length(1);
+      expect(calls[0]!.message).to.equal(
+        'Ignored unknown settings: appSettings.TiledeskBotNme (did you mean TiledeskBotName?), ' +
+          'settings.handoffKeyword (did you mean handoffKeywords?), ' +
+          'settings.TiledeskBotName (did you mean botName?), ' +
+          'settings.ProjectID (did you mean projectId?)',
+      );
+    });
+
+    it('warns before the error a misspelt required key causes', () => {
+      const { TiledeskProjectId: _, ...rest } = REQUIRED;
+      const calls = warnings({ ...rest, TiledeskProjectID: '65a1b2c3d4e5f6a7b8c9d0e1' });
+      expect(calls.map((c) => c.message)).to.deep.equal([
+        'Ignored unknown settings: appSettings.TiledeskProjectID (did you mean TiledeskProjectId?)',
+      ]);
+      expect(() => resolveSettings({ ...rest, TiledeskProjectID: 'x' })).to.throw(
+        TiledeskConfigError,
+      );
+    });
+
+    it('never echoes a value, only names', () => {
+      const SECRET = 'Pw-4c1d9a-do-not-log';
+      const calls = warnings(
+        { ...REQUIRED, TiledeskPasword: SECRET, tiledeskProjectSecret: SECRET },
+        { pasword: SECRET },
+      );
+      expect(calls).to.have.length(1);
+      expect(JSON.stringify(calls)).not.to.include(SECRET);
+      expect(calls[0]!.message).to.include('TiledeskPasword (did you mean TiledeskPassword?)');
+      expect(calls[0]!.message).to.include('settings.pasword (did you mean password?)');
+    });
+
+    it('the middleware passes its logger (one warn, nothing on error)', () => {
+      const warned: string[] = [];
+      const errors: string[] = [];
+      new TiledeskHandoff({
+        adapter: { continueConversationAsync: async () => undefined },
+        appSettings: { ...REQUIRED, TiledeskHandoffKeyword: 'human' },
+        logger: { warn: (m) => void warned.push(m), error: (m) => void errors.push(m) },
+      });
+      expect(warned).to.deep.equal([
+        'Ignored unknown settings: appSettings.TiledeskHandoffKeyword (did you mean TiledeskHandoffKeywords?)',
+      ]);
+      expect(errors).to.deep.equal([]);
+    });
+  });
 
   describe('never echoes a credential', () => {
     const PASSWORD = 'Pw-7f3c9e1b-do-not-log';
