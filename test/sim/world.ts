@@ -412,6 +412,10 @@ export class World {
         textQueued: TEXTS.queued,
         textFailed: TEXTS.failed,
         textClosed: TEXTS.closed,
+        // The queue and inactivity timeouts end handoffs the scripts below do not plan for (a
+        // queued handoff waits for its agent however long a channel outage lasts): off here.
+        queueTimeoutMs: 0,
+        inactivityTimeoutMs: 0,
         ...this.options.settings,
       },
       logger: {
