@@ -92,6 +92,11 @@ const SPEC = {
     schema: nonEmpty.default('Bot'),
     help: 'the name agents see on bot messages',
   },
+  agentPrefix: {
+    key: 'TiledeskAgentPrefix',
+    schema: z.string().default('{agent}: '),
+    help: 'what goes before the first message of each agent turn, so the user can tell a person from the bot; {agent} is the agent name (empty: nothing)',
+  },
   microsoftAppId: {
     key: 'MicrosoftAppId',
     schema: z.string().default(''),

@@ -6,6 +6,8 @@ import type { TiledeskSettings } from '../settings';
 import { toVersionedStorage } from '../storage/adapt';
 import type { VersionedStorage } from '../storage/versioned-storage';
 import { type TiledeskApi, TiledeskClient } from '../tiledesk/client';
+import { agentPresenter } from './agent-turns';
+import { Avatars } from './avatars';
 import { Credentials } from './credentials';
 import { Delivery } from './delivery';
 import { Handoff } from './handoff';
@@ -157,6 +159,8 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     notices: (convKey) => delivery!.notices(convKey),
     onError,
   });
+  // Agents as the user sees them: a name prefix per agent turn, their Tiledesk photo.
+  const avatars = new Avatars({ lookup: api.userPhotoUrl?.bind(api), clock, logger });
   delivery = new Delivery({
     api,
     store,
@@ -164,6 +168,8 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     mirror,
     handoff,
     user: deps.user,
+    present: agentPresenter(settings.agentPrefix, (id) => avatars.get(id)),
+    agentSeen: (id) => avatars.prefetch(id),
     clock,
     random,
     instanceId,

@@ -5,7 +5,7 @@ import { claimNotices, noticesSent } from './record-handoff';
 import type { RecordStore } from './record-store';
 import { backoffMs, isPermanentChannelError } from './retry';
 import { toUserActivity } from './to-activity';
-import type { Clock, UserChannel } from './types';
+import type { ChatActivity, Clock, UserChannel } from './types';
 
 /**
  * What reaches the user, at least once: agent messages and notices are claimed in the record
@@ -25,6 +25,11 @@ export interface ToUserOptions {
   leaseMs: number;
   /** How long failing sends are retried quickly before they are reported. */
   maxAgeMs: number;
+  /**
+   * The activity of an agent message (`opensTurn`: the first of an agent turn, agent-turns.ts);
+   * default `toUserActivity` as it is.
+   */
+  present?: (message: TiledeskMessage, opensTurn: boolean) => Promise<ChatActivity>;
   onError(error: TiledeskError): void;
 }
 
@@ -73,12 +78,13 @@ export class ToUser {
     }
   }
 
-  /** Claim → send in order → mark. */
+  /** Claim → send in order → mark. `openers`: the ids of messages that open an agent turn. */
   async messages(
     convKey: string,
     gen: number,
     messages: TiledeskMessage[],
     inbox: SendState,
+    openers: ReadonlySet<string> = new Set(),
   ): Promise<'sent' | Retry> {
     const now = this.o.clock.now();
     const me = this.o.instanceId;
@@ -94,9 +100,12 @@ export class ToUser {
     let failure: unknown;
     for (const ref of claim.granted) {
       try {
-        await this.o.user.sendAgentActivities(snapshot.record.ref, [
-          toUserActivity(byId.get(ref.id)!),
-        ]);
+        const message = byId.get(ref.id)!;
+        const opensTurn = openers.has(ref.id);
+        const activity = this.o.present
+          ? await this.o.present(message, opensTurn)
+          : toUserActivity(message);
+        await this.o.user.sendAgentActivities(snapshot.record.ref, [activity]);
         sent.push(ref);
       } catch (err) {
         failure = err;

@@ -8,6 +8,8 @@ export interface ChatAccount {
   id: string;
   name?: string;
   role?: string;
+  /** Custom properties (`ChannelAccount.properties`): `avatarUrl` on agent messages. */
+  properties?: Record<string, unknown>;
 }
 
 export interface ChatAttachment {

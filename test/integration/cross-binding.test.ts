@@ -57,7 +57,7 @@ for (const [from, to, storageName] of MOVES) {
         'Echo: hi',
         'Connecting you to a human agent…',
         'Anna Rossi has joined the chat.',
-        'Anna here, after the move.',
+        'Anna Rossi: Anna here, after the move.',
         'The agent has closed the chat. You are back with the bot.',
         'Echo: thanks',
       ]);

@@ -99,14 +99,15 @@ describe('webhook hardening: hostile input', () => {
       );
     }
     await h.settle();
-    expect(h.channel.texts('conv-hostile').slice(before)).to.deep.equal(['said once']);
+    expect(h.channel.texts('conv-hostile').slice(before)).to.deep.equal(['Anna: said once']);
     expect(delivered()).to.equal(before + 1);
 
     // Nothing crashed: the bot still mirrors and relays.
     await u.sayAndWait('still here');
     h.standin.agentReply(requestId, 'yes');
     await h.settle();
-    expect(h.channel.texts('conv-hostile').at(-1)).to.equal('yes');
+    // The user wrote since: the agent's turn opens with the name (TiledeskAgentPrefix).
+    expect(h.channel.texts('conv-hostile').at(-1)).to.equal('Anna Rossi: yes');
 
     const secrets = [secret, h.standin.admin.password, h.standin.projectSecret];
     const everything = [

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { BlobsStorage } from 'botbuilder-azure-blobs';
 import { conversationKey, requestIdFor } from '../../lib/core/ids';
 import { type Azurite, freshContainerName, startAzurite } from '../support/azurite';
+import { withoutAgentPrefix } from '../support/agent-prefix';
 import { countDelivery, type DeliveryCounts } from '../support/delivery-counts';
 import { FakeChannel } from '../support/fake-channel';
 import {
@@ -232,7 +233,7 @@ describe('multi-process: real sample processes on Azurite', function () {
       expect(r.status, `turn "${text}" on ${p.name}`).to.equal(200);
       (gen === 0 ? sentToTiledesk : sentToTiledeskGen1).push(text, ...replies);
       toUser.push(...replies);
-      const seen = w.channel.texts(conv).slice(0, toUser.length);
+      const seen = withoutAgentPrefix(w.channel.texts(conv)).slice(0, toUser.length);
       expect(seen, `what the user saw after "${text}"`).to.deep.equal(toUser);
     };
 
@@ -241,9 +242,9 @@ describe('multi-process: real sample processes on Azurite', function () {
     await say(a!, 's1 human please', [CONNECTING]);
     // The routing answer (an agent is available) tells the user who joined.
     await until('the joined notice', 10_000, () =>
-      w.channel.texts(conv).some((t) => JOINED.test(t)),
+      withoutAgentPrefix(w.channel.texts(conv)).some((t) => JOINED.test(t)),
     );
-    toUser.push(w.channel.texts(conv).find((t) => JOINED.test(t))!);
+    toUser.push(withoutAgentPrefix(w.channel.texts(conv)).find((t) => JOINED.test(t))!);
     await say(b!, 's1 during handoff', []);
 
     // Agent messages: a1's webhook to A, a2's to B, a3's to A, a4's to B; others alternate.
@@ -256,7 +257,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     for (const text of agentSays) w.standin.agentReply(rid, text);
     toUser.push(...agentSays);
     await until('agent messages delivered', 10_000, () =>
-      agentSays.every((t) => w.channel.texts(conv).includes(t)),
+      agentSays.every((t) => withoutAgentPrefix(w.channel.texts(conv)).includes(t)),
     );
     await say(a!, 's1 after agent', []);
     await say(b!, 's1 second after agent', []);
@@ -273,7 +274,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     w.standin.agentClose(rid);
     toUser.push(CLOSED, BACK);
     await until('closed notice and the bot back', 10_000, () =>
-      w.channel.texts(conv).includes(BACK),
+      withoutAgentPrefix(w.channel.texts(conv)).includes(BACK),
     );
     sentToTiledeskGen1.push(BACK); // the bot's "I'm back" opens the next request
     await say(b!, 's1 bot again', ['Echo: s1 bot again'], 1);
@@ -287,7 +288,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     const routeCalls = w.standin.calls.filter(
       (c) => c.method === 'PUT' && c.path.includes(`/requests/${rid}/agent`),
     );
-    const userTexts = w.channel.texts(conv);
+    const userTexts = withoutAgentPrefix(w.channel.texts(conv));
     const mirrorCounts = countDelivery(
       [...sentToTiledesk, ...sentToTiledeskGen1],
       [...mirrored(w, conv, 0), ...mirrored(w, conv, 1)],
@@ -335,7 +336,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     await turn('s2 hello');
     await turn('s2 human');
     await until('the handoff on A', 10_000, () =>
-      w.channel.texts(conv).some((t) => JOINED.test(t)),
+      withoutAgentPrefix(w.channel.texts(conv)).some((t) => JOINED.test(t)),
     );
     await until('the first messages mirrored', 10_000, () => mirrored(w, conv).length >= 4);
 
@@ -387,7 +388,7 @@ describe('multi-process: real sample processes on Azurite', function () {
       if (tookOverAt === undefined && (r?.lease?.owner === 'B' || r?.outbox.length === 0)) {
         tookOverAt = Date.now();
       }
-      const texts = w.channel.texts(conv);
+      const texts = withoutAgentPrefix(w.channel.texts(conv));
       return (
         mirrored(w, conv).length >= sentToTiledesk.length &&
         agentSays.every((t) => texts.includes(t)) &&
@@ -398,7 +399,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     // Afterwards B serves the conversation alone: one more agent message, webhook to B.
     w.standin.agentReply(rid, 'a4 after the crash');
     await until('a4 delivered', 10_000, () =>
-      w.channel.texts(conv).includes('a4 after the crash'),
+      withoutAgentPrefix(w.channel.texts(conv)).includes('a4 after the crash'),
     ).catch(() => undefined);
     await pause(500);
 
@@ -410,7 +411,7 @@ describe('multi-process: real sample processes on Azurite', function () {
         `finished at ${rel(finished)} (after the kill)`,
     );
     const allAgent = [...agentSays, 'a4 after the crash'];
-    const userTexts = w.channel.texts(conv);
+    const userTexts = withoutAgentPrefix(w.channel.texts(conv));
     const mirrorCounts = countDelivery(sentToTiledesk, mirrored(w, conv));
     const agentCounts = countDelivery(allAgent, userTexts);
     report('kill -9', 'mirrored to Tiledesk', mirrorCounts);

@@ -411,6 +411,8 @@ export class World {
         textQueued: TEXTS.queued,
         textFailed: TEXTS.failed,
         textClosed: TEXTS.closed,
+        // The invariants compare what agents wrote with what the user got.
+        agentPrefix: '',
         ...this.options.settings,
       },
       logger: {

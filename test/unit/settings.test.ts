@@ -52,6 +52,7 @@ describe('resolveSettings', () => {
       departmentId: undefined,
       channelName: 'botframework',
       botName: 'Bot',
+      agentPrefix: '{agent}: ',
       microsoftAppId: '',
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,

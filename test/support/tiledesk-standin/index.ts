@@ -13,6 +13,7 @@ import { AuthRoutes } from './routes-auth';
 import { MessageRoutes } from './routes-messages';
 import { RequestRoutes } from './routes-requests';
 import { SubscriptionRoutes } from './routes-subscriptions';
+import { Photos } from './photos';
 import { HttpFront } from './server';
 import type {
   StandInCall,
@@ -42,6 +43,7 @@ export class TiledeskStandIn {
   private readonly conv: Conversations;
   private readonly front: HttpFront;
   private readonly timers = new TimerSet();
+  private readonly photos = new Photos();
   private baseUrl: string | undefined;
 
   constructor(options: StandInOptions = {}) {
@@ -78,6 +80,7 @@ export class TiledeskStandIn {
       new MessageRoutes(this.store, auth, this.conv),
       new RequestRoutes(this.store, auth, this.conv),
       new SubscriptionRoutes(this.store, auth),
+      this.photos,
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }
@@ -184,6 +187,11 @@ export class TiledeskStandIn {
    */
   routeQueued(requestId: string): StandInRequest {
     return clone(this.conv.route(this.mustRequest(requestId)));
+  }
+
+  /** The user uploaded a profile photo (or removed it): `GET /images?path=…` serves it. */
+  setUserPhoto(userId: string, has: boolean): void {
+    this.photos.set(userId, has);
   }
 
   /** Also accepts the admin account's id (`adminUserId`): available admins are routable (§7). */
