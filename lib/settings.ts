@@ -97,6 +97,14 @@ const SPEC = {
     schema: z.string().default('{agent}: '),
     help: 'what goes before the first message of each agent turn, so the user can tell a person from the bot; {agent} is the agent name (empty: nothing)',
   },
+  agentTyping: {
+    key: 'TiledeskAgentTyping',
+    schema: z
+      .union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' })
+      .transform((v) => v === true || v === 'true')
+      .default(true),
+    help: 'true to show the user a typing indicator while the agent types (Tiledesk event.emit.typing.start), false to not subscribe to it',
+  },
   microsoftAppId: {
     key: 'MicrosoftAppId',
     schema: z.string().default(''),

@@ -5,7 +5,7 @@ import type { Clock } from './types';
  * Agents' Tiledesk photos, for `from.properties.avatarUrl` of their messages. Neither a message
  * nor its request says whether an agent has a photo; one GET of its fixed URL does
  * (`TiledeskApi.userPhotoUrl`). So each agent is looked up once per `ttlMs` per instance (a
- * failure: again after `retryMs`), when first seen (joining, writing); a message waits
+ * failure: again after `retryMs`), when first seen (joining, typing, writing); a message waits
  * for a lookup in flight at most `waitMs`, then goes without the avatar rather than late.
  */
 

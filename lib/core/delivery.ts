@@ -108,6 +108,11 @@ export class Delivery {
     this.scheduler.wake(convKey);
   }
 
+  /** Something is to be sent to the user, or read from Tiledesk, for this conversation. */
+  pending(convKey: string): boolean {
+    return this.inboxes.has(convKey);
+  }
+
   /** Notices were stored: send them. */
   notices(convKey: string): void {
     this.inbox(convKey);

@@ -20,6 +20,7 @@ import { RecordStore } from './record-store';
 import { ShardedSet } from './sharded-set';
 import { Subscriptions } from './subscriptions';
 import { type Clock, type KeyValueStorage, systemClock, type UserChannel } from './types';
+import { AgentTyping, TYPING_EVENT, type TypingSignal } from './typing';
 import { WebhookReceiver } from './webhook';
 
 /** What the core needs from its host; everything else has a default. */
@@ -188,6 +189,16 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     logger,
     channelName: settings.channelName,
     webhookUrl: settings.webhookUrl,
+    ...(settings.agentTyping ? { extraEvents: [TYPING_EVENT] } : {}),
+  });
+  const typing = new AgentTyping({
+    store,
+    user: deps.user,
+    clock,
+    logger,
+    ownSenders,
+    busy: (convKey) => delivery!.pending(convKey),
+    agentSeen: (id) => avatars.prefetch(id),
   });
   const webhook = new WebhookReceiver({
     delivery,
@@ -195,6 +206,10 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     logger,
     knownSecrets: (refresh) => subscriptions.knownSecrets(refresh),
     ownSenders,
+    ...(settings.agentTyping && {
+      typing: (convKey: string, gen: number, signal: TypingSignal) =>
+        typing.notify(convKey, gen, signal),
+    }),
   });
   function dropped(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void {
     const cause = error instanceof Error ? error.message : String(error);
@@ -229,6 +244,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     outbox,
     handoff,
     delivery,
+    typing,
     subscriptions,
     webhook,
     instances,

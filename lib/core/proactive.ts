@@ -11,6 +11,7 @@ import type { ChatAccount, ConversationRef, UserChannel } from './types';
 
 export type ProactiveIntent =
   | { kind: 'agent'; name: string | undefined }
+  | { kind: 'typing' }
   | { kind: 'notice' }
   | { kind: 'status'; state: string; message: string | undefined };
 
@@ -38,6 +39,11 @@ export class ProactiveTurns<C> {
           await turn.send(activities.map(({ from: _from, ...a }) => a));
         });
       },
+      sendTyping: (ref, agent) =>
+        this.run(ref, { kind: 'typing' }, async (turn) => {
+          speakAs(turn, agent);
+          await turn.send([{ type: 'typing' }]);
+        }),
       sendNotice: async (ref, text) => {
         if (!text) return;
         await this.run(ref, { kind: 'notice' }, (turn) => turn.send([{ type: 'message', text }]));

@@ -30,6 +30,8 @@ export interface SubscriptionsOptions {
   logger: Logger;
   channelName: string;
   webhookUrl: string;
+  /** More events to subscribe to (e.g. `event.emit.typing.start`). */
+  extraEvents?: readonly string[];
 }
 
 /** Reload stored secrets at most this often when a delivery's secret is unknown. */
@@ -42,7 +44,11 @@ export class Subscriptions {
   constructor(private readonly o: SubscriptionsOptions) {}
 
   get events(): string[] {
-    return [`message.create.request.channel.${this.o.channelName}`, 'request.close'];
+    return [
+      `message.create.request.channel.${this.o.channelName}`,
+      'request.close',
+      ...(this.o.extraEvents ?? []),
+    ];
   }
 
   /**

@@ -75,6 +75,11 @@ export const systemClock: Clock = {
 export interface UserChannel {
   /** Sends agent messages (proactively) into the conversation. */
   sendAgentActivities(reference: ConversationRef, activities: ChatActivity[]): Promise<void>;
+  /**
+   * Shows the user a typing indicator (a `typing` activity, proactively) for `agent`. Optional:
+   * without it, agents' typing is not shown.
+   */
+  sendTyping?(reference: ConversationRef, agent: ChatAccount): Promise<void>;
   /** Sends bot notices (connecting / queued / closed texts) into the conversation. */
   sendNotice(reference: ConversationRef, text: string): Promise<void>;
   /** Runs the bot's own turn pipeline with a `handoff.status` event. */

@@ -4,6 +4,7 @@ import { TiledeskMessage, WebhookEnvelope } from '../tiledesk/wire';
 import { classifyMessage } from './classify-delivery';
 import type { Delivery } from './delivery';
 import { parseRequestId } from './ids';
+import { parseTypingEvent, TYPING_EVENT, type TypingSignal } from './typing';
 
 /**
  * The framework-agnostic webhook receiver (Tiledesk → user direction). Order of checks, after
@@ -30,6 +31,8 @@ export interface WebhookReceiverOptions {
   logger: Logger;
   knownSecrets(refresh: boolean): Promise<readonly string[]>;
   ownSenders: ReadonlySet<string>;
+  /** An agent typing in a request of ours (`event.emit.typing.start`, typing.ts); absent: ignored. */
+  typing?(convKey: string, generation: number, signal: TypingSignal): void;
   /** Largest accepted body; Tiledesk's own JSON limit is 500 KB (§1.1). */
   maxBodyBytes?: number;
 }
@@ -69,6 +72,10 @@ export class WebhookReceiver {
       });
       return;
     }
+    if (work.typing) {
+      this.o.typing?.(ours.convKey, ours.generation, work.typing);
+      return;
+    }
     if (work.message) {
       const kind = classifyMessage(work.message, this.o.ownSenders).kind;
       if (kind === 'ignore') return;
@@ -87,6 +94,7 @@ export class WebhookReceiver {
 interface Work {
   requestId: string;
   message: TiledeskMessage | undefined;
+  typing?: TypingSignal;
 }
 
 const IGNORED = Symbol('ignored');
@@ -102,6 +110,10 @@ function toWork(envelope: WebhookEnvelope): Work | typeof IGNORED | undefined {
     const message = TiledeskMessage.safeParse(envelope.payload);
     if (!message.success) return undefined;
     return { requestId: message.data.recipient, message: message.data };
+  }
+  if (event === TYPING_EVENT) {
+    const typing = parseTypingEvent(envelope.payload);
+    return typing ? { requestId: typing.requestId, message: undefined, typing } : undefined;
   }
   return IGNORED;
 }

@@ -1,14 +1,15 @@
 import { expect } from 'chai';
 import { MemoryStorage } from 'botbuilder';
+import type { Clock } from '../../lib';
 import { BINDINGS } from '../support/bindings';
 import { FakeChannel, type ReceivedActivity } from '../support/fake-channel';
 import { startHarness, type Harness, type HarnessOptions } from '../support/harness';
 import { type StandInAgent, TiledeskStandIn } from '../support/tiledesk-standin';
 
 /**
- * Issue 9, item 2, on both bindings: a user in a stock Web Chat can tell an agent from the bot
- * (the agent's name in `from` and before the first message of each agent turn, the agent's
- * Tiledesk photo when there is one).
+ * Issue 9, items 2 and 6, on both bindings: a user in a stock Web Chat can tell an agent from the
+ * bot (the agent's name in `from` and before the first message of each agent turn, the agent's
+ * Tiledesk photo when there is one), and sees the agent typing.
  */
 
 const ANNA = '65a1b2c3d4e5f6a7b8c9d0aa';
@@ -28,11 +29,24 @@ const AGENTS: StandInAgent[] = [
 const photoUrl = (h: Harness, userId: string) =>
   `${h.standin.url}/images?path=${encodeURIComponent(`uploads/users/${userId}/images/thumbnails_200_200-photo.jpg`)}`;
 
+/** Real time, plus an offset a test moves forward (the typing rate limit reads `now()`). */
+function offsetClock(): { clock: Clock; advance(ms: number): void } {
+  let offset = 0;
+  return {
+    clock: {
+      now: () => Date.now() + offset,
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    },
+    advance: (ms) => void (offset += ms),
+  };
+}
+
 const fromOf = (a: ReceivedActivity) =>
   a.activity['from'] as { id: string; name?: string; properties?: Record<string, unknown> };
 
 for (const binding of BINDINGS)
-  describe(`a visible person [${binding}]`, () => {
+  describe(`a visible person and typing [${binding}]`, () => {
     let h: Harness;
     afterEach(async () => h?.stop());
     const start = (options: HarnessOptions = {}) =>
@@ -58,6 +72,7 @@ for (const binding of BINDINGS)
         sentIds,
         /** What the user got since the agent joined. */
         texts: () => h.channel.texts(conversationId).slice(base),
+        typing: () => h.channel.activities(conversationId).filter((a) => a.type === 'typing'),
         agent: async (text: string, opts: Parameters<Harness['standin']['agentReply']>[2] = {}) => {
           h.standin.agentReply(requestId, text, opts);
           await h.settle();
@@ -169,6 +184,101 @@ for (const binding of BINDINGS)
         expect(marco).to.not.have.property('properties');
         const lookups = h.standin.calls.filter((call) => call.path.startsWith('/images?'));
         expect(lookups.map((call) => call.status)).to.deep.equal([200, 404]);
+      });
+    });
+
+    describe('typing (TiledeskAgentTyping)', () => {
+      it('shows the agent typing, at most once every 3 s, never mirrored, with no stray replyToId', async () => {
+        const time = offsetClock();
+        h = await start({ tiledesk: { clock: time.clock } });
+        const c = await withAnna('conv-typing');
+        const mirrored = h.standin.messages(c.requestId).length;
+        const events = h.events.length;
+
+        h.standin.agentTyping(c.requestId, { draft: 'Hi Ada, let me' });
+        await h.settle();
+        expect(c.typing()).to.have.length(1);
+        expect(fromOf(c.typing()[0]!)).to.deep.include({ id: 'bot', name: 'Anna Rossi' });
+        expect(c.typing()[0]!.activity).to.not.have.property('text'); // never the draft
+
+        h.standin.agentTyping(c.requestId);
+        h.standin.agentTyping(c.requestId);
+        await h.settle();
+        expect(c.typing()).to.have.length(1); // within 3 s of the first
+
+        time.advance(3000);
+        h.standin.agentTyping(c.requestId);
+        await h.settle();
+        expect(c.typing()).to.have.length(2);
+
+        await c.agent('Hi Ada, let me check.');
+        time.advance(3000);
+        // The console reports typing up to 500 ms after the last keystroke: after the message.
+        h.standin.agentTyping(c.requestId);
+        await h.settle();
+        expect(c.typing()).to.have.length(2);
+        time.advance(3000);
+        // Typing the next message, a few seconds later.
+        h.standin.agentTyping(c.requestId, { at: new Date(Date.now() + 5000).toISOString() });
+        await h.settle();
+        expect(c.typing()).to.have.length(3);
+
+        const activities = h.channel.activities('conv-typing');
+        expect(activities.map((a) => a.type).slice(-4)).to.deep.equal([
+          'typing',
+          'typing',
+          'message',
+          'typing',
+        ]);
+        // Never mirrored: Tiledesk got nothing but the agent's own message, the bot saw no turn.
+        expect(h.standin.messages(c.requestId)).to.have.length(mirrored + 1);
+        expect(h.events).to.have.length(events);
+        for (const a of activities) {
+          if (a.replyToId !== undefined) expect(c.sentIds).to.include(a.replyToId);
+        }
+        const deliveries = h.standin.deliveries.filter(
+          (d) => d.event === 'event.emit.typing.start',
+        );
+        expect(deliveries.map((d) => d.status)).to.deep.equal([200, 200, 200, 200, 200, 200]);
+        expect(h.errors).to.deep.equal([]);
+      });
+
+      it('none while an agent message is on its way: it never trails the message', async () => {
+        h = await start();
+        const c = await withAnna('conv-busy');
+        const reading = h.standin.hold({ method: 'GET', path: /\/messages$/ });
+        h.standin.agentReply(c.requestId, 'Here I am.');
+        await reading.waitForPending(1); // delivery is reading the request: the message is coming
+        h.standin.agentTyping(c.requestId);
+        await h.standin.waitFor(() =>
+          h.standin.deliveries.some((d) => d.event === 'event.emit.typing.start'),
+        );
+        reading.release();
+        await h.settle();
+        expect(c.texts()).to.deep.equal(['Anna Rossi: Here I am.']);
+        expect(c.typing()).to.deep.equal([]);
+      });
+
+      it('none once the conversation is back with the bot (typing in its closed request)', async () => {
+        h = await start();
+        const c = await withAnna('conv-closed');
+        h.standin.agentClose(c.requestId);
+        await h.settle();
+        h.standin.agentTyping(c.requestId);
+        await h.settle();
+        expect(c.typing()).to.deep.equal([]);
+        expect(h.standin.deliveries.map((d) => d.event)).to.include('event.emit.typing.start');
+      });
+
+      it('TiledeskAgentTyping=false: no subscription, no indicator', async () => {
+        h = await start({ settings: { TiledeskAgentTyping: 'false' } });
+        expect(h.standin.subscriptions().map((s) => s.event)).to.not.include(
+          'event.emit.typing.start',
+        );
+        const c = await withAnna('conv-no-typing');
+        h.standin.agentTyping(c.requestId);
+        await h.settle();
+        expect(c.typing()).to.deep.equal([]);
       });
     });
   });

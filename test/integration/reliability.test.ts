@@ -251,6 +251,7 @@ describe('reliability: Tiledesk down when the bot starts', () => {
     expect(h.standin.subscriptions()).to.have.length(0);
     await h.user('conv-start').sayAndWait('hello');
     expect(h.channel.texts('conv-start')).to.deep.equal(['Echo: hello']);
-    await h.standin.waitFor(() => h.standin.subscriptions().length === 2);
+    // Messages, closes and agents typing.
+    await h.standin.waitFor(() => h.standin.subscriptions().length === 3);
   });
 });

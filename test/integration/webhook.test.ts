@@ -59,6 +59,7 @@ for (const binding of BINDINGS) {
       await inHandoff('conv-s');
       const subs = h.standin.subscriptions();
       expect(subs.map((s) => s.event).sort()).to.deep.equal([
+        'event.emit.typing.start',
         'message.create.request.channel.botframework',
         'request.close',
       ]);

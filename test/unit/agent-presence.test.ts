@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import { agentPrefix, agentPresenter, turnOpeners } from '../../lib/core/agent-turns';
 import { Avatars } from '../../lib/core/avatars';
 import { MIRROR_MARK } from '../../lib/core/to-tiledesk';
+import { parseTypingEvent } from '../../lib/core/typing';
 import type { Clock } from '../../lib/core/types';
+import { TiledeskConfigError } from '../../lib/errors';
 import { createLogger } from '../../lib/logger';
 import { resolveSettings } from '../../lib/settings';
 import { TiledeskClient } from '../../lib/tiledesk/client';
@@ -246,7 +248,63 @@ describe('TiledeskClient.userPhotoUrl', () => {
   });
 });
 
-describe('setting TiledeskAgentPrefix', () => {
+describe('parseTypingEvent (event.emit.typing.start)', () => {
+  /** As `S:pubmodules/events/eventService.js#L43-89` delivers it (values of the fixtures' world). */
+  const payload = () => ({
+    _id: '65a1b2c3d4e5f6a7b8c9f001',
+    name: 'typing.start',
+    attributes: {
+      recipient_id: REQ,
+      writer_id: ANNA,
+      data: { uid: ANNA, timestamp: 1795701640000, message: 'Hi John, your ord', name: 'Anna' },
+    },
+    id_project: '65a1b2c3d4e5f6a7b8c9d0e1',
+    project_user: {
+      _id: '65a1b2c3d4e5f6a7b8c9d0f1',
+      role: 'agent',
+      id_user: {
+        _id: ANNA,
+        firstname: 'Anna',
+        lastname: 'Rossi',
+        email: 'anna.rossi@acme.example',
+      },
+    },
+    createdBy: ANNA,
+    updatedBy: ANNA,
+    status: 'stardard',
+    createdAt: '2026-11-26T14:00:40.100Z',
+    updatedAt: '2026-11-26T14:00:40.100Z',
+    __v: 0,
+    id: '65a1b2c3d4e5f6a7b8c9f001',
+  });
+
+  it('keeps the request, the writer, the full name and the time — never the draft', () => {
+    const signal = parseTypingEvent(payload());
+    expect(signal).to.deep.equal({
+      requestId: REQ,
+      writerId: ANNA,
+      name: 'Anna Rossi',
+      createdAt: '2026-11-26T14:00:40.100Z',
+    });
+    expect(JSON.stringify(signal)).to.not.include('your ord');
+  });
+
+  it('without a populated user, the console’s first name; without both, no name', () => {
+    const p = payload() as Record<string, unknown>;
+    p['project_user'] = '65a1b2c3d4e5f6a7b8c9d0f1'; // not populated
+    expect(parseTypingEvent(p)?.name).to.equal('Anna');
+    (p['attributes'] as Record<string, unknown>)['data'] = 'garbage';
+    expect(parseTypingEvent(p)).to.deep.include({ writerId: ANNA, name: undefined });
+  });
+
+  it('anything else is not a typing event', () => {
+    expect(parseTypingEvent({ ...payload(), name: 'typing.stop' })).to.equal(undefined);
+    expect(parseTypingEvent({ ...payload(), attributes: { writer_id: ANNA } })).to.equal(undefined);
+    expect(parseTypingEvent(null)).to.equal(undefined);
+  });
+});
+
+describe('settings TiledeskAgentPrefix and TiledeskAgentTyping', () => {
   const REQUIRED = {
     TiledeskProjectId: '65a1b2c3d4e5f6a7b8c9d0e1',
     TiledeskEmail: 'bot-admin@acme.example',
@@ -255,8 +313,22 @@ describe('setting TiledeskAgentPrefix', () => {
   };
 
   it('read from app settings; the programmatic prefix may be empty (off)', () => {
-    const s = resolveSettings({ ...REQUIRED, TiledeskAgentPrefix: '{agent} › ' });
-    expect(s).to.deep.include({ agentPrefix: '{agent} › ' });
-    expect(resolveSettings(REQUIRED, { agentPrefix: '' })).to.deep.include({ agentPrefix: '' });
+    const s = resolveSettings({
+      ...REQUIRED,
+      TiledeskAgentPrefix: '{agent} › ',
+      TiledeskAgentTyping: 'false',
+    });
+    expect(s).to.deep.include({ agentPrefix: '{agent} › ', agentTyping: false });
+    expect(resolveSettings(REQUIRED, { agentPrefix: '', agentTyping: true })).to.deep.include({
+      agentPrefix: '',
+      agentTyping: true,
+    });
+  });
+
+  it('TiledeskAgentTyping must be true or false', () => {
+    expect(() => resolveSettings({ ...REQUIRED, TiledeskAgentTyping: 'sometimes' }))
+      .to.throw(TiledeskConfigError)
+      .with.property('message')
+      .that.matches(/TiledeskAgentTyping: must be true or false/);
   });
 });

@@ -53,6 +53,7 @@ describe('resolveSettings', () => {
       channelName: 'botframework',
       botName: 'Bot',
       agentPrefix: '{agent}: ',
+      agentTyping: true,
       microsoftAppId: '',
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,

@@ -26,10 +26,12 @@ import type {
   StandInSubscription,
   StandInUserDoc,
 } from './types';
+import { TYPING_EVENTS, typingEvent, type StandInTypingEvent } from './typing';
 import { clone, TimerSet } from './util';
 import { WebhookDispatcher } from './webhooks';
 
 export type * from './types';
+export type { StandInTypingEvent } from './typing';
 
 export class TiledeskStandIn {
   readonly projectId: string;
@@ -187,6 +189,23 @@ export class TiledeskStandIn {
    */
   routeQueued(requestId: string): StandInRequest {
     return clone(this.conv.route(this.mustRequest(requestId)));
+  }
+
+  /**
+   * The agent types in the console: delivers what the server emits for chat21's `typing-start`
+   * webhook (`event.emit` and `event.emit.typing.start`, see typing.ts). Only the Firebase chat
+   * engine produces it; `draft` is what the agent's text box holds, `at` the event's time
+   * (default now).
+   */
+  agentTyping(
+    requestId: string,
+    opts: { agentId?: string; draft?: string; at?: string } = {},
+  ): StandInTypingEvent {
+    const request = this.mustRequest(requestId);
+    const agent = this.agentFor(request, opts.agentId);
+    const event = typingEvent(this.store, request, agent, opts.draft ?? 'Hi', opts.at);
+    this.hooks.emit(TYPING_EVENTS, () => event);
+    return clone(event);
   }
 
   /** The user uploaded a profile photo (or removed it): `GET /images?path=…` serves it. */
