@@ -13,6 +13,8 @@ import {
 import { TiledeskStandIn } from '../support/tiledesk-standin';
 import { WebhookBalancer } from '../support/webhook-balancer';
 
+const unprefixed = (text: string | undefined) => withoutAgentPrefix([text ?? ''])[0]!;
+
 /**
  * Several real bot processes (samples/handoff-bot, spawned with `node --import tsx`) sharing one
  * Azurite container, one Tiledesk stand-in (in this process) and one fake channel; Tiledesk's
@@ -351,7 +353,9 @@ describe('multi-process: real sample processes on Azurite', function () {
     const agentSays = ['a1 first', 'a2 second', 'a3 third'];
     for (const text of agentSays) w.standin.agentReply(rid, text);
     const sending = () =>
-      w.channel.arrivals.some((x) => x.conversationId === conv && agentSays.includes(x.text ?? ''));
+      w.channel.arrivals.some(
+        (x) => x.conversationId === conv && agentSays.includes(unprefixed(x.text)),
+      );
     const before = await until(
       'A holding its posts and sending a claimed message',
       10_000,
@@ -423,8 +427,8 @@ describe('multi-process: real sample processes on Azurite', function () {
     // Sent by A before it died: what the channel had received when A was killed (B had sent
     // nothing yet); the channel answers it only after its latency, so A never marked it.
     const sentByA = arrivedBeforeKill
-      .filter((x) => x.conversationId === conv && allAgent.includes(x.text ?? ''))
-      .map((x) => x.text!);
+      .filter((x) => x.conversationId === conv && allAgent.includes(unprefixed(x.text)))
+      .map((x) => unprefixed(x.text));
     console.log(
       `      [kill -9] duplicated to the user: [${duplicated.join(', ')}]; A's claim at its death: ` +
         `[${claimed?.join(', ')}], of which A had sent [${sentByA.join(', ')}]`,
