@@ -183,6 +183,19 @@ const SPEC = {
     schema: nonEmpty.default('Bot'),
     help: 'the name agents see on bot messages',
   },
+  agentPrefix: {
+    key: 'TiledeskAgentPrefix',
+    schema: z.string().default('{agent}: '),
+    help: 'what goes before the first message of each agent turn, so the user can tell a person from the bot; {agent} is the agent name (empty: nothing)',
+  },
+  agentTyping: {
+    key: 'TiledeskAgentTyping',
+    schema: z
+      .union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' })
+      .transform((v) => v === true || v === 'true')
+      .default(true),
+    help: 'true to show the user a typing indicator while the agent types (Tiledesk event.emit.typing.start), false to not subscribe to it',
+  },
   microsoftAppId: {
     key: 'MicrosoftAppId',
     schema: z.string().default(''),
@@ -374,13 +387,16 @@ const KNOWN: KnownSettings = new Map(
 );
 
 /**
- * What `''` means for a key: user-visible texts (`TiledeskText…`) say nothing and phrase lists
+ * What `''` means for a key: user-visible texts (`TiledeskText…`, and the agent name prefix
+ * `TiledeskAgentPrefix`) say nothing and phrase lists
  * (`…Keywords`) are off; for every other key `''` counts as unset (so `KEY=` in a `.env` file
  * falls back to the default). Decided by the key's name so that every text and list setting
  * follows the README's rule without a flag to forget.
  */
 function emptyIsAValue(key: string): boolean {
-  return key.startsWith('TiledeskText') || key.endsWith('Keywords');
+  return (
+    key.startsWith('TiledeskText') || key.endsWith('Keywords') || key === 'TiledeskAgentPrefix'
+  );
 }
 
 /**

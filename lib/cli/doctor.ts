@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AxiosInstance } from 'axios';
 import { PROBE_FIX } from '../core/health';
+import { webhookEvents } from '../core/subscriptions';
+import { TYPING_EVENT } from '../core/typing';
 import { probeWebhook, redactUrl } from '../core/webhook-probe';
 import { TiledeskApiError, TiledeskConfigError } from '../errors';
 import { bareMessage } from '../logger';
@@ -235,7 +237,8 @@ class Checks {
   private async subscriptions(token: string, list: Subscription[]): Promise<void> {
     const target = this.s.webhookUrl;
     const shown = redactUrl(target);
-    for (const event of [`message.create.request.channel.${this.s.channelName}`, 'request.close']) {
+    const typing = this.s.agentTyping ? [TYPING_EVENT] : [];
+    for (const event of webhookEvents(this.s.channelName, typing)) {
       const title = `subscription ${event}`;
       const ours = list.find((x) => x.event === event && x.target === target);
       if (ours) this.report('ok', title, `→ ${shown} (${ours._id})`);

@@ -1,6 +1,7 @@
 import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { TiledeskMessage } from '../tiledesk/wire';
+import { turnOpeners } from './agent-turns';
 import { classifyMessage } from './classify-delivery';
 import type { Credentials } from './credentials';
 import type { Handoff } from './handoff';
@@ -10,7 +11,7 @@ import { isDelivered } from './record-delivery';
 import type { RecordStore } from './record-store';
 import { backoffMs } from './retry';
 import { Scheduler } from './scheduler';
-import { newSendState, refOf, type SendState, ToUser } from './to-user';
+import { newSendState, refOf, type SendState, ToUser, type ToUserOptions } from './to-user';
 import type { Clock, UserChannel } from './types';
 
 /**
@@ -40,6 +41,10 @@ export interface DeliveryOptions {
   /** How long failing sends of one batch are retried. */
   maxAgeMs: number;
   ownSenders: ReadonlySet<string>;
+  /** How agent messages look to the user (`ToUserOptions.present`). */
+  present?: ToUserOptions['present'];
+  /** An agent joined a request of ours (its photo may be looked up ahead of its messages). */
+  agentSeen?(agentId: string): void;
   /** See `OutboxOptions.registered`. */
   registered(): Promise<void>;
   onError(error: TiledeskError): void;
@@ -101,6 +106,11 @@ export class Delivery {
   sync(convKey: string): void {
     this.inbox(convKey).sync = true;
     this.scheduler.wake(convKey);
+  }
+
+  /** Something is to be sent to the user, or read from Tiledesk, for this conversation. */
+  pending(convKey: string): boolean {
+    return this.inboxes.has(convKey);
   }
 
   /** Notices were stored: send them. */
@@ -198,7 +208,7 @@ export class Delivery {
       if (outcome !== 'sent') return outcome;
     }
     if (plan.toSend.length > 0) {
-      const outcome = await this.toUser.messages(convKey, gen, plan.toSend, inbox);
+      const outcome = await this.toUser.messages(convKey, gen, plan.toSend, inbox, plan.openers);
       if (outcome !== 'sent') return outcome;
     }
     if (closing) await this.o.handoff.close(convKey, gen);
@@ -242,12 +252,14 @@ export class Delivery {
     for (const m of messages) {
       if (m.sender === endUser) continue; // the user's own words, whoever posted them
       const kind = classifyMessage(m, this.o.ownSenders);
+      if (kind.kind === 'joined' && kind.agentId) this.o.agentSeen?.(kind.agentId);
       if (kind.kind === 'joined' && toSend.length === 0) joined = { name: kind.agentName };
       else if (kind.kind === 'closed') closed = true;
       // Every agent message of the request, even one stamped after the close (same millisecond).
       else if (kind.kind === 'agent' && !isDelivered(record, refOf(m))) toSend.push(m);
     }
-    return { joined, closed, toSend };
+    const openers = turnOpeners(messages, endUser, this.o.ownSenders);
+    return { joined, closed, toSend, openers };
   }
 }
 

@@ -153,7 +153,11 @@ export class Engine {
   /** Resolves when nothing is left to store, post or deliver (tests, graceful shutdown). */
   async whenIdle(): Promise<void> {
     for (;;) {
-      await Promise.all([this.p.outbox.whenIdle(), this.p.delivery.whenIdle()]);
+      await Promise.all([
+        this.p.outbox.whenIdle(),
+        this.p.delivery.whenIdle(),
+        this.p.typing.whenIdle(),
+      ]);
       if (this.pending.size === 0 && this.retrying === 0 && this.appending === 0) {
         if (this.p.outbox.size === 0 && this.p.delivery.size === 0) return;
       } else {

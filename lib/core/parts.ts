@@ -6,6 +6,8 @@ import type { TiledeskSettings } from '../settings';
 import { toVersionedStorage } from '../storage/adapt';
 import type { VersionedStorage } from '../storage/versioned-storage';
 import { type TiledeskApi, TiledeskClient } from '../tiledesk/client';
+import { agentPresenter } from './agent-turns';
+import { Avatars } from './avatars';
 import { Credentials } from './credentials';
 import { Delivery } from './delivery';
 import { Handoff } from './handoff';
@@ -18,6 +20,7 @@ import { RecordStore } from './record-store';
 import { ShardedSet } from './sharded-set';
 import { Subscriptions } from './subscriptions';
 import { type Clock, type KeyValueStorage, systemClock, type UserChannel } from './types';
+import { AgentTyping, TYPING_EVENT, type TypingSignal } from './typing';
 import { WebhookReceiver } from './webhook';
 
 /** What the core needs from its host; everything else has a default. */
@@ -169,6 +172,8 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     notices: (convKey) => delivery!.notices(convKey),
     onError,
   });
+  // Agents as the user sees them: a name prefix per agent turn, their Tiledesk photo.
+  const avatars = new Avatars({ lookup: api.userPhotoUrl?.bind(api), clock, logger });
   delivery = new Delivery({
     api,
     store,
@@ -176,6 +181,8 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     mirror,
     handoff,
     user: deps.user,
+    present: agentPresenter(settings.agentPrefix, (id) => avatars.get(id)),
+    agentSeen: (id) => avatars.prefetch(id),
     clock,
     random,
     instanceId,
@@ -194,6 +201,16 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     logger,
     channelName: settings.channelName,
     webhookUrl: settings.webhookUrl,
+    ...(settings.agentTyping ? { extraEvents: [TYPING_EVENT] } : {}),
+  });
+  const typing = new AgentTyping({
+    store,
+    user: deps.user,
+    clock,
+    logger,
+    ownSenders,
+    busy: (convKey) => delivery!.pending(convKey),
+    agentSeen: (id) => avatars.prefetch(id),
   });
   const webhook = new WebhookReceiver({
     delivery,
@@ -205,6 +222,10 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     maxBodyBytes: settings.webhookMaxBodyBytes,
     readTimeoutMs: settings.webhookReadTimeoutMs,
     maxReadsPerSource: settings.webhookMaxReadsPerSource,
+    ...(settings.agentTyping && {
+      typing: (convKey: string, gen: number, signal: TypingSignal) =>
+        typing.notify(convKey, gen, signal),
+    }),
   });
   function dropped(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void {
     const cause = error instanceof Error ? error.message : String(error);
@@ -240,6 +261,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     outbox,
     handoff,
     delivery,
+    typing,
     subscriptions,
     webhook,
     instances,

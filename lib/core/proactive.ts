@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Host, HostActivity, HostTurn } from './host';
-import type { ConversationRef, UserChannel } from './types';
+import type { ChatAccount, ConversationRef, UserChannel } from './types';
 
 /**
  * How the core reaches the user: proactive turns through the host's adapter. Each one carries a
@@ -11,6 +11,7 @@ import type { ConversationRef, UserChannel } from './types';
 
 export type ProactiveIntent =
   | { kind: 'agent'; name: string | undefined }
+  | { kind: 'typing' }
   | { kind: 'notice' }
   | { kind: 'status'; state: string; message: string | undefined };
 
@@ -32,17 +33,17 @@ export class ProactiveTurns<C> {
   channel(): UserChannel {
     return {
       sendAgentActivities: (ref, activities) => {
-        const name = activities[0]?.from?.name;
-        return this.run(ref, { kind: 'agent', name }, async (turn) => {
-          if (name) {
-            turn.onSend((sent, send) => {
-              for (const a of sent) if (a.from) a.from = { ...a.from, name };
-              return send();
-            });
-          }
+        const agent = activities[0]?.from;
+        return this.run(ref, { kind: 'agent', name: agent?.name }, async (turn) => {
+          speakAs(turn, agent);
           await turn.send(activities.map(({ from: _from, ...a }) => a));
         });
       },
+      sendTyping: (ref, agent) =>
+        this.run(ref, { kind: 'typing' }, async (turn) => {
+          speakAs(turn, agent);
+          await turn.send([{ type: 'typing' }]);
+        }),
       sendNotice: (ref, activity) =>
         this.run(ref, { kind: 'notice' }, (turn) => turn.send([activity])),
       emitHandoffStatus: async (ref, state, message) => {
@@ -74,4 +75,24 @@ export class ProactiveTurns<C> {
       this.tags.delete(tag);
     }
   }
+}
+
+/**
+ * Activities go out as the bot (the channel knows no other sender: its id stays the bot's), with
+ * the agent's name and `properties` (the avatar) in `from`, set where the SDK has filled it in.
+ */
+function speakAs(turn: HostTurn, agent: ChatAccount | undefined): void {
+  const name = agent?.name;
+  const properties = agent?.properties;
+  if (!name && !properties) return;
+  turn.onSend((sent, send) => {
+    for (const a of sent) {
+      if (!a.from) continue;
+      const from = { ...a.from };
+      if (name) from.name = name;
+      if (properties) from.properties = { ...from.properties, ...properties };
+      a.from = from;
+    }
+    return send();
+  });
 }

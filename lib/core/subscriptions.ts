@@ -36,6 +36,8 @@ export interface SubscriptionsOptions {
   logger: Logger;
   channelName: string;
   webhookUrl: string;
+  /** More events to subscribe to (e.g. `event.emit.typing.start`). */
+  extraEvents?: readonly string[];
 }
 
 /** Reload stored secrets at most this often when a delivery's secret is unknown. */
@@ -70,7 +72,7 @@ export class Subscriptions {
   constructor(private readonly o: SubscriptionsOptions) {}
 
   get events(): string[] {
-    return [`message.create.request.channel.${this.o.channelName}`, 'request.close'];
+    return webhookEvents(this.o.channelName, this.o.extraEvents ?? []);
   }
 
   /**
@@ -225,4 +227,9 @@ function startError(err: unknown): TiledeskError {
     return err.withCode('TILEDESK_SUBSCRIPTION_MISSING', { reason, step });
   }
   return err;
+}
+
+/** The events we subscribe to (the middleware and `doctor` alike). */
+export function webhookEvents(channelName: string, extra: readonly string[] = []): string[] {
+  return [`message.create.request.channel.${channelName}`, 'request.close', ...extra];
 }

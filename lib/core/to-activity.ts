@@ -1,11 +1,25 @@
 import type { TiledeskMessage } from '../tiledesk/wire';
-import type { ChatActivity, ChatAttachment, ChatCardAction } from './types';
+import type { ChatAccount, ChatActivity, ChatAttachment, ChatCardAction } from './types';
+
+/** How one agent message is presented (see agent-turns.ts, avatars.ts). */
+export interface AgentPresentation {
+  /**
+   * Put before the text (the first message of an agent turn). A message with no text (an image
+   * or a file alone) gets the prefix alone as its text, trailing spaces trimmed: "Anna Rossi:".
+   */
+  prefix?: string;
+  /** The agent's Tiledesk photo, as `from.properties.avatarUrl`. */
+  avatarUrl?: string;
+}
 
 /**
  * Pure mapping of a Tiledesk agent message to the activity the user receives (§3.6):
  * text, `image`/`file` → attachments, `frame` → a link, template buttons → suggested actions.
  */
-export function toUserActivity(message: TiledeskMessage): ChatActivity {
+export function toUserActivity(
+  message: TiledeskMessage,
+  presentation: AgentPresentation = {},
+): ChatActivity {
   const metadata = asRecord(message.metadata);
   const src = typeof metadata['src'] === 'string' ? metadata['src'] : undefined;
   const mime = typeof metadata['type'] === 'string' ? metadata['type'] : undefined;
@@ -22,10 +36,15 @@ export function toUserActivity(message: TiledeskMessage): ChatActivity {
     text = text ? `${text}\n\n${src}` : src;
   }
 
-  const activity: ChatActivity = {
-    type: 'message',
-    from: { id: message.sender, name: message.senderFullname ?? 'Agent', role: 'agent' },
+  const { prefix, avatarUrl } = presentation;
+  if (prefix) text = text ? prefix + text : prefix.trimEnd();
+  const from: ChatAccount = {
+    id: message.sender,
+    name: message.senderFullname ?? 'Agent',
+    role: 'agent',
   };
+  if (avatarUrl) from.properties = { avatarUrl };
+  const activity: ChatActivity = { type: 'message', from };
   if (text) activity.text = text;
   if (attachments.length > 0) activity.attachments = attachments;
   const actions = buttonsOf(message.attributes);

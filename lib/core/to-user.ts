@@ -26,6 +26,11 @@ export interface ToUserOptions {
   leaseMs: number;
   /** How long failing sends are retried quickly before they are reported. */
   maxAgeMs: number;
+  /**
+   * The activity of an agent message (`opensTurn`: the first of an agent turn, agent-turns.ts);
+   * default `toUserActivity` as it is.
+   */
+  present?: (message: TiledeskMessage, opensTurn: boolean) => Promise<ChatActivity>;
   onError(error: TiledeskError): void;
 }
 
@@ -74,12 +79,13 @@ export class ToUser {
     }
   }
 
-  /** Claim → send in order → mark. */
+  /** Claim → send in order → mark. `openers`: the ids of messages that open an agent turn. */
   async messages(
     convKey: string,
     gen: number,
     messages: TiledeskMessage[],
     inbox: SendState,
+    openers: ReadonlySet<string> = new Set(),
   ): Promise<'sent' | Retry> {
     const now = this.o.clock.now();
     const me = this.o.instanceId;
@@ -95,9 +101,12 @@ export class ToUser {
     let failure: unknown;
     for (const ref of claim.granted) {
       try {
-        await this.o.user.sendAgentActivities(snapshot.record.ref, [
-          toUserActivity(byId.get(ref.id)!),
-        ]);
+        const message = byId.get(ref.id)!;
+        const opensTurn = openers.has(ref.id);
+        const activity = this.o.present
+          ? await this.o.present(message, opensTurn)
+          : toUserActivity(message);
+        await this.o.user.sendAgentActivities(snapshot.record.ref, [activity]);
         sent.push(ref);
       } catch (err) {
         failure = err;

@@ -74,7 +74,10 @@ export class TurnPolicy<C> {
     const activity = turn.activity;
     if (activity.type === 'event' && activity.name === CONTINUE_CONVERSATION) {
       const intent = this.proactive.intentOf(activity);
-      if (intent?.kind === 'agent' || intent?.kind === 'notice') return next(); // never mirrored
+      // Never mirrored (and never held: they are not the bot's own sends).
+      if (intent?.kind === 'agent' || intent?.kind === 'notice' || intent?.kind === 'typing') {
+        return next();
+      }
       if (!intent) scope.ownProactive = true;
       if (intent?.kind === 'status') {
         // The synthetic ContinueConversation becomes the handoff.status event the bot expects.

@@ -8,6 +8,8 @@ export interface ChatAccount {
   id: string;
   name?: string;
   role?: string;
+  /** Custom properties (`ChannelAccount.properties`): `avatarUrl` on agent messages. */
+  properties?: Record<string, unknown>;
 }
 
 export interface ChatAttachment {
@@ -73,6 +75,11 @@ export const systemClock: Clock = {
 export interface UserChannel {
   /** Sends agent messages (proactively) into the conversation. */
   sendAgentActivities(reference: ConversationRef, activities: ChatActivity[]): Promise<void>;
+  /**
+   * Shows the user a typing indicator (a `typing` activity, proactively) for `agent`. Optional:
+   * without it, agents' typing is not shown.
+   */
+  sendTyping?(reference: ConversationRef, agent: ChatAccount): Promise<void>;
   /** Sends a bot notice (queued / joined / closed texts, held bot messages) into the conversation. */
   sendNotice(reference: ConversationRef, activity: ChatActivity): Promise<void>;
   /** Runs the bot's own turn pipeline with a `handoff.status` event. */

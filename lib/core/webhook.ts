@@ -22,6 +22,7 @@ import {
 } from './webhook-stats';
 
 export type { WebhookRefusal, WebhookIgnored } from './webhook-stats';
+import { parseTypingEvent, TYPING_EVENT, type TypingSignal } from './typing';
 
 /**
  * The framework-agnostic webhook receiver (Tiledesk → user direction).
@@ -85,6 +86,8 @@ export interface WebhookReceiverOptions {
   /** Our subscriptions; `refresh` asks for a (rate-limited) reload from storage. */
   known(refresh: boolean): Promise<readonly KnownHook[]>;
   ownSenders: ReadonlySet<string>;
+  /** An agent typing in a request of ours (`event.emit.typing.start`, typing.ts); absent: ignored. */
+  typing?(convKey: string, generation: number, signal: TypingSignal): void;
   clock?: Clock;
   /** Largest accepted body (default 1 MiB); Tiledesk's own JSON limit is 500 KB (§1.1). */
   maxBodyBytes?: number;
@@ -239,6 +242,10 @@ export class WebhookReceiver {
       this.ignore('unknown_request', { requestId: work.requestId });
       return;
     }
+    if (work.typing) {
+      this.o.typing?.(ours.convKey, ours.generation, work.typing);
+      return;
+    }
     if (work.message) {
       const kind = classifyMessage(work.message, this.o.ownSenders).kind;
       if (kind === 'ignore') return;
@@ -264,6 +271,7 @@ export class WebhookReceiver {
 interface Work {
   requestId: string;
   message: TiledeskMessage | undefined;
+  typing?: TypingSignal;
 }
 
 const OK: WebhookResponse = { status: 200, body: { ok: true } };
@@ -287,6 +295,10 @@ function toWork(envelope: WebhookEnvelope): Work | typeof IGNORED | undefined {
     const message = TiledeskMessage.safeParse(envelope.payload);
     if (!message.success) return undefined;
     return { requestId: message.data.recipient, message: message.data };
+  }
+  if (event === TYPING_EVENT) {
+    const typing = parseTypingEvent(envelope.payload);
+    return typing ? { requestId: typing.requestId, message: undefined, typing } : undefined;
   }
   return IGNORED;
 }

@@ -39,6 +39,11 @@ export interface TiledeskApi {
   createSubscription(token: string, event: string, target: string): Promise<Subscription>;
   listSubscriptions(token: string): Promise<Subscription[]>;
   deleteSubscription(token: string, id: string): Promise<void>;
+  /**
+   * The public URL of a user's profile photo, or `undefined` when they have none. Optional:
+   * without it, agent messages carry no avatar.
+   */
+  userPhotoUrl?(userId: string): Promise<string | undefined>;
 }
 
 export interface TiledeskClientOptions {
@@ -188,6 +193,39 @@ export class TiledeskClient implements TiledeskApi {
       if (err instanceof TiledeskApiError && err.status === 404) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * Tiledesk keeps a profile photo at a fixed path and serves it without a token
+   * (`GET /images?path=uploads/users/<id>/images/thumbnails_200_200-photo.jpg`,
+   * `S:routes/images.js#L476`, uploaded by `S:routes/filesp.js#L303-371`); nothing else tells
+   * whether there is one, so this asks for it: 404 → none. The dashboard and the widget build
+   * the same URL.
+   */
+  async userPhotoUrl(userId: string): Promise<string | undefined> {
+    const file = `uploads/users/${userId}/images/thumbnails_200_200-photo.jpg`;
+    const path = `/images?path=${encodeURIComponent(file)}`;
+    let response: AxiosResponse<unknown>;
+    try {
+      response = await this.http.request({
+        method: 'GET',
+        baseURL: this.baseURL,
+        url: path,
+        timeout: this.timeoutMs,
+        validateStatus: () => true,
+        responseType: 'arraybuffer',
+        maxContentLength: 5 * 1024 * 1024,
+      });
+    } catch (err) {
+      throw toNetworkError('GET', '/images', err);
+    }
+    if (response.status === 404) return undefined;
+    if (response.status < 200 || response.status >= 300) {
+      throw httpError('GET', '/images', response);
+    }
+    const type = AxiosHeaders.from(response.headers as Record<string, string>).get('content-type');
+    // A 200 that is not an image (a proxy's page) is no photo either.
+    return typeof type === 'string' && type.startsWith('image/') ? this.baseURL + path : undefined;
   }
 
   private requestPath(requestId: string, suffix: string): string {

@@ -65,7 +65,7 @@ describe('samples/agents-sdk-bot (npm run sample:agents)', function () {
       'Echo: hi',
       'Connecting you to a human agent…',
       'Anna Rossi has joined the chat.',
-      'Hello, Anna here.',
+      'Anna Rossi: Hello, Anna here.',
       'The agent has closed the chat. You are back with the bot.',
       "I'm back. Anything else I can repeat for you?",
       'Echo: bye',

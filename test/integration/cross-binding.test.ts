@@ -57,12 +57,14 @@ for (const [from, to, storageName] of MOVES) {
         'Echo: hi',
         'Connecting you to a human agent…',
         'Anna Rossi has joined the chat.',
-        'Anna here, after the move.',
+        'Anna Rossi: Anna here, after the move.',
         'The agent has closed the chat. You are back with the bot.',
         'Echo: thanks',
       ]);
       expect(standin.messages(requestId!).map((m) => m.text)).to.include('is anyone there?');
-      expect(h.events.map((e) => e.value)).to.deep.equal([{ state: 'completed', message: 'agent closed' }]);
+      expect(h.events.map((e) => e.value)).to.deep.equal([
+        { state: 'completed', message: 'agent closed' },
+      ]);
       expect(h.errors).to.deep.equal([]);
     });
   });

@@ -80,7 +80,7 @@ describe('doctor', function () {
     }
     expect(text).to.include('"Acme support"');
     expect(text).to.include('"Human Support"');
-    expect(out.at(-1)).to.equal('All 9 checks passed.');
+    expect(out.at(-1)).to.equal('All 10 checks passed.');
     // The doctor's probe is not our own start() probe: counted as one refusal, nothing else.
     expect(h.tiledesk.health().webhook.refused).to.deep.equal({ secret: 1 });
   });
@@ -182,13 +182,13 @@ describe('doctor', function () {
     const fixed = await doctor({}, { fix: true });
     expect(fixed.code).to.equal(0);
     expect(check(fixed.out, 'subscription request.close').line).to.match(/^✓ .*: created/);
-    expect(h.standin.subscriptions()).to.have.length(2);
+    expect(h.standin.subscriptions()).to.have.length(3);
 
     // The bot learns the secrets of the subscriptions the doctor made (Tiledesk's duplicate
     // answer carries them) and creates no others.
     const started = await h.tiledesk.start();
     expect(started.ok).to.equal(true);
-    expect(h.standin.subscriptions()).to.have.length(2);
+    expect(h.standin.subscriptions()).to.have.length(3);
     expect((await doctor()).code).to.equal(0);
   });
 
@@ -234,7 +234,7 @@ describe('doctor', function () {
           );
         });
       const ok = await run(['doctor']);
-      expect(ok.stdout).to.include('All 9 checks passed.');
+      expect(ok.stdout).to.include('All 10 checks passed.');
       expect(ok.code).to.equal(0);
       writeFileSync(join(dir, '.env'), `${lines.join('\n')}\nTiledeskPassword=wrong\n`);
       const failed = await run(['doctor']);

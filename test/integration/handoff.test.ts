@@ -46,7 +46,8 @@ for (const binding of BINDINGS)
       h.standin.agentNote(requestId!, 'customer seems upset');
       await h.settle();
       const relayed = h.channel.activities('conv-k').at(-1)!;
-      expect(relayed.text).to.equal("Hi Ada, I'm Anna. Let me check.");
+      // The first message of the agent's turn carries the name (TiledeskAgentPrefix).
+      expect(relayed.text).to.equal("Anna Rossi: Hi Ada, I'm Anna. Let me check.");
       expect((relayed.activity['from'] as { name?: string }).name).to.equal('Anna Rossi');
       expect(relayed.replyToId).to.equal(undefined); // no stray replyToId (Web Chat would wait 5 s)
       expect(h.channel.texts('conv-k')).to.have.length(4); // the private note was not delivered

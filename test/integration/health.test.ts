@@ -29,7 +29,11 @@ describe('start() result and health()', () => {
     expect(health.ok).to.equal(true);
     expect(health.start).to.deep.equal(started);
     expect(health.signIn).to.include({ ok: true });
-    expect(health.subscriptions.events.map((e) => e.state)).to.deep.equal(['created', 'created']);
+    expect(health.subscriptions.events.map((e) => e.state)).to.deep.equal([
+      'created',
+      'created',
+      'created',
+    ]);
     expect(health.webhook.probe).to.include({ ok: true, status: 401 });
     expect(health.webhook.refused).to.deep.equal({});
     expect(health.outbox).to.deep.equal({ conversations: 0, backlog: 0, oldestAgeMs: null });
@@ -46,6 +50,7 @@ describe('start() result and health()', () => {
     expect((await again.start()).ok).to.equal(true);
     await again.stop(100);
     expect(again.health().subscriptions.events.map((e) => e.state)).to.deep.equal([
+      'found',
       'found',
       'found',
     ]);
@@ -114,6 +119,7 @@ describe('start() result and health()', () => {
     expect(events).to.deep.equal([
       { event, state: 'missing' },
       { event: 'request.close', state: 'created', id: events[1]!.id },
+      { event: 'event.emit.typing.start', state: 'created', id: events[2]!.id },
     ]);
   });
 

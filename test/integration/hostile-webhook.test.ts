@@ -86,7 +86,8 @@ describe('webhook hardening: hostile input', function () {
     const capture = (level: string) => (message: string, context?: Record<string, unknown>) =>
       logged.push(`${level} ${message} ${JSON.stringify(context ?? {})}`);
     h = await startHarness({
-      settings: { TiledeskWebhookReadTimeoutMs: String(READ_TIMEOUT_MS) },
+      // Agent texts compared as written (no name prefix).
+      settings: { TiledeskWebhookReadTimeoutMs: String(READ_TIMEOUT_MS), TiledeskAgentPrefix: '' },
       tiledesk: {
         logger: {
           debug: capture('debug'),

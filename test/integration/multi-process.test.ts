@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { BlobsStorage } from 'botbuilder-azure-blobs';
 import { conversationKey, requestIdFor } from '../../lib/core/ids';
 import { type Azurite, freshContainerName, startAzurite } from '../support/azurite';
+import { withoutAgentPrefix } from '../support/agent-prefix';
 import { countDelivery, type DeliveryCounts } from '../support/delivery-counts';
 import { FakeChannel } from '../support/fake-channel';
 import {
@@ -11,6 +12,8 @@ import {
 } from '../support/sample-process';
 import { TiledeskStandIn } from '../support/tiledesk-standin';
 import { WebhookBalancer } from '../support/webhook-balancer';
+
+const unprefixed = (text: string | undefined) => withoutAgentPrefix([text ?? ''])[0]!;
 
 /**
  * Several real bot processes (samples/handoff-bot, spawned with `node --import tsx`) sharing one
@@ -232,7 +235,7 @@ describe('multi-process: real sample processes on Azurite', function () {
       expect(r.status, `turn "${text}" on ${p.name}`).to.equal(200);
       (gen === 0 ? sentToTiledesk : sentToTiledeskGen1).push(text, ...replies);
       toUser.push(...replies);
-      const seen = w.channel.texts(conv).slice(0, toUser.length);
+      const seen = withoutAgentPrefix(w.channel.texts(conv)).slice(0, toUser.length);
       expect(seen, `what the user saw after "${text}"`).to.deep.equal(toUser);
     };
 
@@ -241,9 +244,9 @@ describe('multi-process: real sample processes on Azurite', function () {
     await say(a!, 's1: human please', [CONNECTING]);
     // The routing answer (an agent is available) tells the user who joined.
     await until('the joined notice', 10_000, () =>
-      w.channel.texts(conv).some((t) => JOINED.test(t)),
+      withoutAgentPrefix(w.channel.texts(conv)).some((t) => JOINED.test(t)),
     );
-    toUser.push(w.channel.texts(conv).find((t) => JOINED.test(t))!);
+    toUser.push(withoutAgentPrefix(w.channel.texts(conv)).find((t) => JOINED.test(t))!);
     await say(b!, 's1 during handoff', []);
 
     // Agent messages: a1's webhook to A, a2's to B, a3's to A, a4's to B; others alternate.
@@ -256,7 +259,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     for (const text of agentSays) w.standin.agentReply(rid, text);
     toUser.push(...agentSays);
     await until('agent messages delivered', 10_000, () =>
-      agentSays.every((t) => w.channel.texts(conv).includes(t)),
+      agentSays.every((t) => withoutAgentPrefix(w.channel.texts(conv)).includes(t)),
     );
     await say(a!, 's1 after agent', []);
     await say(b!, 's1 second after agent', []);
@@ -273,7 +276,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     w.standin.agentClose(rid);
     toUser.push(CLOSED, BACK);
     await until('closed notice and the bot back', 10_000, () =>
-      w.channel.texts(conv).includes(BACK),
+      withoutAgentPrefix(w.channel.texts(conv)).includes(BACK),
     );
     sentToTiledeskGen1.push(BACK); // the bot's "I'm back" opens the next request
     await say(b!, 's1 bot again', ['Echo: s1 bot again'], 1);
@@ -287,7 +290,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     const routeCalls = w.standin.calls.filter(
       (c) => c.method === 'PUT' && c.path.includes(`/requests/${rid}/agent`),
     );
-    const userTexts = w.channel.texts(conv);
+    const userTexts = withoutAgentPrefix(w.channel.texts(conv));
     const mirrorCounts = countDelivery(
       [...sentToTiledesk, ...sentToTiledeskGen1],
       [...mirrored(w, conv, 0), ...mirrored(w, conv, 1)],
@@ -335,7 +338,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     await turn('s2 hello');
     await turn('s2: human');
     await until('the handoff on A', 10_000, () =>
-      w.channel.texts(conv).some((t) => JOINED.test(t)),
+      withoutAgentPrefix(w.channel.texts(conv)).some((t) => JOINED.test(t)),
     );
     await until('the first messages mirrored', 10_000, () => mirrored(w, conv).length >= 4);
 
@@ -350,7 +353,9 @@ describe('multi-process: real sample processes on Azurite', function () {
     const agentSays = ['a1 first', 'a2 second', 'a3 third'];
     for (const text of agentSays) w.standin.agentReply(rid, text);
     const sending = () =>
-      w.channel.arrivals.some((x) => x.conversationId === conv && agentSays.includes(x.text ?? ''));
+      w.channel.arrivals.some(
+        (x) => x.conversationId === conv && agentSays.includes(unprefixed(x.text)),
+      );
     const before = await until(
       'A holding its posts and sending a claimed message',
       10_000,
@@ -387,7 +392,7 @@ describe('multi-process: real sample processes on Azurite', function () {
       if (tookOverAt === undefined && (r?.lease?.owner === 'B' || r?.outbox.length === 0)) {
         tookOverAt = Date.now();
       }
-      const texts = w.channel.texts(conv);
+      const texts = withoutAgentPrefix(w.channel.texts(conv));
       return (
         mirrored(w, conv).length >= sentToTiledesk.length &&
         agentSays.every((t) => texts.includes(t)) &&
@@ -398,7 +403,7 @@ describe('multi-process: real sample processes on Azurite', function () {
     // Afterwards B serves the conversation alone: one more agent message, webhook to B.
     w.standin.agentReply(rid, 'a4 after the crash');
     await until('a4 delivered', 10_000, () =>
-      w.channel.texts(conv).includes('a4 after the crash'),
+      withoutAgentPrefix(w.channel.texts(conv)).includes('a4 after the crash'),
     ).catch(() => undefined);
     await pause(500);
 
@@ -410,7 +415,7 @@ describe('multi-process: real sample processes on Azurite', function () {
         `finished at ${rel(finished)} (after the kill)`,
     );
     const allAgent = [...agentSays, 'a4 after the crash'];
-    const userTexts = w.channel.texts(conv);
+    const userTexts = withoutAgentPrefix(w.channel.texts(conv));
     const mirrorCounts = countDelivery(sentToTiledesk, mirrored(w, conv));
     const agentCounts = countDelivery(allAgent, userTexts);
     report('kill -9', 'mirrored to Tiledesk', mirrorCounts);
@@ -422,8 +427,8 @@ describe('multi-process: real sample processes on Azurite', function () {
     // Sent by A before it died: what the channel had received when A was killed (B had sent
     // nothing yet); the channel answers it only after its latency, so A never marked it.
     const sentByA = arrivedBeforeKill
-      .filter((x) => x.conversationId === conv && allAgent.includes(x.text ?? ''))
-      .map((x) => x.text!);
+      .filter((x) => x.conversationId === conv && allAgent.includes(unprefixed(x.text)))
+      .map((x) => unprefixed(x.text));
     console.log(
       `      [kill -9] duplicated to the user: [${duplicated.join(', ')}]; A's claim at its death: ` +
         `[${claimed?.join(', ')}], of which A had sent [${sentByA.join(', ')}]`,

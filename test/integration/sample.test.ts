@@ -42,7 +42,9 @@ describe('samples/handoff-bot (README quick start)', () => {
     await say('I need a human');
     const requestId = [...standin.requests.keys()][0]!;
     standin.agentReply(requestId, 'Hello, Anna here.');
-    await standin.waitFor(() => channel.texts('sample-conv').includes('Hello, Anna here.'));
+    await standin.waitFor(() =>
+      channel.texts('sample-conv').includes('Anna Rossi: Hello, Anna here.'),
+    );
     standin.agentClose(requestId);
     await standin.waitFor(() => channel.texts('sample-conv').length >= 6);
     await say('bye');
@@ -50,7 +52,7 @@ describe('samples/handoff-bot (README quick start)', () => {
       'Echo: hi',
       'Connecting you to a human agent…',
       'Anna Rossi has joined the chat.',
-      'Hello, Anna here.',
+      'Anna Rossi: Hello, Anna here.',
       'The agent has closed the chat. You are back with the bot.',
       "I'm back. Anything else I can repeat for you?",
       'Echo: bye',

@@ -11,7 +11,12 @@ describe("settings: '' end to end (CloudAdapter + fake channel + Tiledesk stand-
 
   it('empty texts: the handoff happens and the user is told nothing of it', async () => {
     h = await startHarness({
-      settings: { TiledeskTextConnecting: '', TiledeskTextAssigned: '', TiledeskTextClosed: '' },
+      settings: {
+        TiledeskTextConnecting: '',
+        TiledeskTextAssigned: '',
+        TiledeskTextClosed: '',
+        TiledeskAgentPrefix: '',
+      },
     });
     const u = h.user('conv-quiet');
     await u.sayAndWait('talk to a human');

@@ -62,6 +62,7 @@ for (const binding of BINDINGS) {
       await inHandoff('conv-s');
       const subs = h.standin.subscriptions();
       expect(subs.map((s) => s.event).sort()).to.deep.equal([
+        'event.emit.typing.start',
         'message.create.request.channel.botframework',
         'request.close',
       ]);
@@ -78,7 +79,7 @@ for (const binding of BINDINGS) {
       expect((await post(body)).status).to.equal(200);
       expect((await post(body)).status).to.equal(200);
       await h.settle();
-      expect(h.channel.texts('conv-d').slice(before)).to.deep.equal(['once only']);
+      expect(h.channel.texts('conv-d').slice(before)).to.deep.equal(['Anna Rossi: once only']);
     });
 
     it('delivers nothing for echoes, info messages and private notes', async () => {

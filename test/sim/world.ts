@@ -416,6 +416,8 @@ export class World {
         // queued handoff waits for its agent however long a channel outage lasts): off here.
         queueTimeoutMs: 0,
         inactivityTimeoutMs: 0,
+        // The invariants compare what agents wrote with what the user got.
+        agentPrefix: '',
         ...this.options.settings,
       },
       logger: {

@@ -59,6 +59,8 @@ describe('resolveSettings', () => {
       departmentId: undefined,
       channelName: 'botframework',
       botName: 'Bot',
+      agentPrefix: '{agent}: ',
+      agentTyping: true,
       microsoftAppId: '',
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,

@@ -13,6 +13,7 @@ import { AuthRoutes } from './routes-auth';
 import { MessageRoutes } from './routes-messages';
 import { RequestRoutes } from './routes-requests';
 import { SubscriptionRoutes } from './routes-subscriptions';
+import { Photos } from './photos';
 import { HttpFront } from './server';
 import type {
   StandInCall,
@@ -25,10 +26,12 @@ import type {
   StandInSubscription,
   StandInUserDoc,
 } from './types';
+import { TYPING_EVENTS, typingEvent, type StandInTypingEvent } from './typing';
 import { clone, TimerSet } from './util';
 import { WebhookDispatcher } from './webhooks';
 
 export type * from './types';
+export type { StandInTypingEvent } from './typing';
 
 export class TiledeskStandIn {
   readonly projectId: string;
@@ -42,6 +45,7 @@ export class TiledeskStandIn {
   private readonly conv: Conversations;
   private readonly front: HttpFront;
   private readonly timers = new TimerSet();
+  private readonly photos = new Photos();
   private baseUrl: string | undefined;
 
   constructor(options: StandInOptions = {}) {
@@ -84,6 +88,7 @@ export class TiledeskStandIn {
       new MessageRoutes(this.store, auth, this.conv),
       new RequestRoutes(this.store, auth, this.conv),
       new SubscriptionRoutes(this.store, auth),
+      this.photos,
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }
@@ -195,6 +200,28 @@ export class TiledeskStandIn {
    */
   routeQueued(requestId: string): StandInRequest {
     return clone(this.conv.route(this.mustRequest(requestId)));
+  }
+
+  /**
+   * The agent types in the console: delivers what the server emits for chat21's `typing-start`
+   * webhook (`event.emit` and `event.emit.typing.start`, see typing.ts). Only the Firebase chat
+   * engine produces it; `draft` is what the agent's text box holds, `at` the event's time
+   * (default now).
+   */
+  agentTyping(
+    requestId: string,
+    opts: { agentId?: string; draft?: string; at?: string } = {},
+  ): StandInTypingEvent {
+    const request = this.mustRequest(requestId);
+    const agent = this.agentFor(request, opts.agentId);
+    const event = typingEvent(this.store, request, agent, opts.draft ?? 'Hi', opts.at);
+    this.hooks.emit(TYPING_EVENTS, () => event);
+    return clone(event);
+  }
+
+  /** The user uploaded a profile photo (or removed it): `GET /images?path=…` serves it. */
+  setUserPhoto(userId: string, has: boolean): void {
+    this.photos.set(userId, has);
   }
 
   /** Also accepts the admin account's id (`adminUserId`): available admins are routable (§7). */

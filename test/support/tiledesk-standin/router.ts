@@ -3,6 +3,7 @@ import type { Auth } from './auth';
 import type { Ctx, Reply } from './http-util';
 import { json } from './http-util';
 import { ADMIN_USER_ID, type Store } from './model';
+import type { Photos } from './photos';
 import type { AuthRoutes } from './routes-auth';
 import type { MessageRoutes } from './routes-messages';
 import type { RequestRoutes } from './routes-requests';
@@ -23,6 +24,7 @@ export class Router {
     private readonly messages: MessageRoutes,
     private readonly requests: RequestRoutes,
     private readonly subscriptions: SubscriptionRoutes,
+    private readonly photos?: Photos,
   ) {}
 
   handle(ctx: Ctx): Reply {
@@ -40,6 +42,7 @@ export class Router {
     if (first === 'projects') {
       return this.publicProject(ctx) ?? this.projectDetail(ctx) ?? notFound(ctx);
     }
+    if (first === 'images') return this.photos?.handle(ctx) ?? notFound(ctx);
 
     // projectSetter (`S:app.js#L464-512`) runs before authentication.
     if (!isValidObjectId(first)) return json(400, { error: 'Invalid project id: ' + first });
