@@ -33,9 +33,68 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-interface SettingSpec {
+/**
+ * The resolved settings, every default applied. Written out (not inferred from the schemas
+ * below) so the published `.d.ts` names no zod type; `SPEC` is checked against it.
+ */
+export interface TiledeskSettings {
+  apiUrl: string;
+  projectId: string;
+  email: string;
+  password: string;
+  projectSecret: string | undefined;
+  webhookUrl: string;
+  departmentId: string | undefined;
+  channelName: string;
+  botName: string;
+  microsoftAppId: string;
+  timeoutMs: number;
+  mirrorMaxAgeMs: number;
+  mirrorConcurrency: number;
+  catchUpIntervalMs: number;
+  handoffKeywords: string[];
+  handoffIntent: string;
+  handoffMinScore: number;
+  handoffMethod: 'route' | 'command';
+  textConnecting: string;
+  textAssigned: string;
+  textQueued: string;
+  textFailed: string;
+  textClosed: string;
+}
+
+/** Programmatic settings: camelCase, each optional; they override app settings. */
+export interface TiledeskSettingsInput {
+  apiUrl?: string;
+  projectId?: string;
+  email?: string;
+  password?: string;
+  projectSecret?: string;
+  webhookUrl?: string;
+  departmentId?: string;
+  channelName?: string;
+  botName?: string;
+  microsoftAppId?: string;
+  timeoutMs?: number;
+  mirrorMaxAgeMs?: number;
+  mirrorConcurrency?: number;
+  catchUpIntervalMs?: number;
+  /** A list, or one comma-separated string. */
+  handoffKeywords?: string | string[];
+  handoffIntent?: string;
+  handoffMinScore?: number;
+  handoffMethod?: 'route' | 'command';
+  textConnecting?: string;
+  textAssigned?: string;
+  textQueued?: string;
+  textFailed?: string;
+  textClosed?: string;
+}
+
+/** One setting: its app-settings key, schema (its output must fit `Out`) and help text. */
+interface SettingSpec<Out = unknown> {
   key: string;
-  schema: z.ZodType;
+  schema: z.ZodType<Out>;
   help: string;
   /** Value is a credential: never echoed anywhere. */
   secret?: boolean;
@@ -170,15 +229,13 @@ const SPEC = {
     schema: z.string().default('The agent has closed the chat. You are back with the bot.'),
     help: 'what the user is told when the agent closes the chat',
   },
-} satisfies Record<string, SettingSpec>;
+} satisfies { [K in keyof TiledeskSettings]-?: SettingSpec<TiledeskSettings[K]> };
 
 type Spec = typeof SPEC;
 
-/** The resolved settings, every default applied. */
-export type TiledeskSettings = { [K in keyof Spec]: z.output<Spec[K]['schema']> };
-
-/** Programmatic settings: camelCase, each optional; they override app settings. */
-export type TiledeskSettingsInput = { [K in keyof Spec]?: z.input<Spec[K]['schema']> };
+/** What the schemas produce and accept; the interfaces above must agree (checked below). */
+type Resolved = { [K in keyof Spec]: z.output<Spec[K]['schema']> };
+type Accepted = { [K in keyof Spec]?: z.input<Spec[K]['schema']> };
 
 /** App settings as a `process.env`-like record of PascalCase keys. */
 export type AppSettings = Readonly<Record<string, string | undefined>>;
@@ -194,8 +251,9 @@ export function resolveSettings(
 ): TiledeskSettings {
   const issues: { key: string; problem: string }[] = [];
   const out: Record<string, unknown> = {};
+  const accepted: Accepted = overrides; // compile-time: every typed input is one a schema takes
   for (const [option, spec] of Object.entries(SPEC) as [keyof Spec, SettingSpec][]) {
-    const override = overrides[option];
+    const override = accepted[option];
     const fromEnv = appSettings[spec.key];
     const raw =
       override !== undefined
@@ -215,5 +273,5 @@ export function resolveSettings(
     }
   }
   if (issues.length > 0) throw new TiledeskConfigError(issues);
-  return out as TiledeskSettings;
+  return out as Resolved satisfies TiledeskSettings;
 }
