@@ -124,9 +124,104 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-interface SettingSpec {
+/**
+ * The resolved settings, every default applied. Written out (not inferred from the schemas
+ * below) so the published `.d.ts` names no zod type; `SPEC` is checked against it.
+ */
+export interface TiledeskSettings {
+  apiUrl: string;
+  projectId: string;
+  email: string;
+  password: string;
+  projectSecret: string | undefined;
+  webhookUrl: string;
+  departmentId: string | undefined;
+  channelName: string;
+  botName: string;
+  microsoftAppId: string;
+  timeoutMs: number;
+  mirrorMaxAgeMs: number;
+  mirrorConcurrency: number;
+  catchUpIntervalMs: number;
+  handoffKeywords: string[];
+  handoffIntent: string;
+  handoffMinScore: number;
+  handoffMethod: 'route' | 'command';
+  textConnecting: string;
+  textAssigned: string;
+  textQueued: string;
+  textFailed: string;
+  textClosed: string;
+  leaveKeywords: string[];
+  queueTimeoutMs: number;
+  inactivityTimeoutMs: number;
+  botMessagesDuringHandoff: 'hold' | 'send' | 'drop';
+  textEndChatButton: string;
+  textQueuedWait: string;
+  textLeft: string;
+  textQueueTimeout: string;
+  textInactivity: string;
+  textEnded: string;
+  webhookMaxBodyBytes: number;
+  webhookReadTimeoutMs: number;
+  webhookMaxReadsPerSource: number;
+  webhookProbe: boolean;
+  agentPrefix: string;
+  agentTyping: boolean;
+}
+
+/** A yes/no setting: a boolean, or its text in app settings. */
+export type FlagInput = boolean | 'true' | 'false' | '1' | '0' | 'yes' | 'no';
+
+/** Programmatic settings: camelCase, each optional; they override app settings. */
+export interface TiledeskSettingsInput {
+  apiUrl?: string;
+  projectId?: string;
+  email?: string;
+  password?: string;
+  projectSecret?: string;
+  webhookUrl?: string;
+  departmentId?: string;
+  channelName?: string;
+  botName?: string;
+  microsoftAppId?: string;
+  timeoutMs?: number;
+  mirrorMaxAgeMs?: number;
+  mirrorConcurrency?: number;
+  catchUpIntervalMs?: number;
+  /** A list, or one comma-separated string. */
+  handoffKeywords?: string | string[];
+  handoffIntent?: string;
+  handoffMinScore?: number;
+  handoffMethod?: 'route' | 'command';
+  textConnecting?: string;
+  textAssigned?: string;
+  textQueued?: string;
+  textFailed?: string;
+  textClosed?: string;
+  /** A list, or one comma-separated string. */
+  leaveKeywords?: string | string[];
+  queueTimeoutMs?: number;
+  inactivityTimeoutMs?: number;
+  botMessagesDuringHandoff?: 'hold' | 'send' | 'drop';
+  textEndChatButton?: string;
+  textQueuedWait?: string;
+  textLeft?: string;
+  textQueueTimeout?: string;
+  textInactivity?: string;
+  textEnded?: string;
+  webhookMaxBodyBytes?: number;
+  webhookReadTimeoutMs?: number;
+  webhookMaxReadsPerSource?: number;
+  webhookProbe?: FlagInput;
+  agentPrefix?: string;
+  agentTyping?: FlagInput;
+}
+
+/** One setting: its app-settings key, schema (its output must fit `Out`) and help text. */
+interface SettingSpec<Out = unknown> {
   key: string;
-  schema: z.ZodType;
+  schema: z.ZodType<Out>;
   help: string;
   /** Value is a credential: never echoed anywhere. */
   secret?: boolean;
@@ -190,10 +285,7 @@ const SPEC = {
   },
   agentTyping: {
     key: 'TiledeskAgentTyping',
-    schema: z
-      .union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be true or false' })
-      .transform((v) => v === true || v === 'true')
-      .default(true),
+    schema: flag.default(true),
     help: 'true to show the user a typing indicator while the agent types (Tiledesk event.emit.typing.start), false to not subscribe to it',
   },
   microsoftAppId: {
@@ -369,15 +461,13 @@ const SPEC = {
     schema: flag.default(true),
     help: 'true to check at start() that TiledeskWebhookUrl reaches this bot (false if the bot cannot call its own public URL)',
   },
-} satisfies Record<string, SettingSpec>;
+} satisfies { [K in keyof TiledeskSettings]-?: SettingSpec<TiledeskSettings[K]> };
 
 type Spec = typeof SPEC;
 
-/** The resolved settings, every default applied. */
-export type TiledeskSettings = { [K in keyof Spec]: z.output<Spec[K]['schema']> };
-
-/** Programmatic settings: camelCase, each optional; they override app settings. */
-export type TiledeskSettingsInput = { [K in keyof Spec]?: z.input<Spec[K]['schema']> };
+/** What the schemas produce and accept; the interfaces above must agree (checked below). */
+type Resolved = { [K in keyof Spec]: z.output<Spec[K]['schema']> };
+type Accepted = { [K in keyof Spec]?: z.input<Spec[K]['schema']> };
 
 /** App settings as a `process.env`-like record of PascalCase keys. */
 export type AppSettings = Readonly<Record<string, string | undefined>>;
@@ -412,15 +502,20 @@ export function resolveSettings(
   overrides: TiledeskSettingsInput = {},
   logger?: Pick<Logger, 'warn'>,
 ): TiledeskSettings {
-  const unknown = unknownSettings(appSettings, overrides, KNOWN);
+  const unknown = unknownSettings(
+    appSettings,
+    overrides as Readonly<Record<string, unknown>>,
+    KNOWN,
+  );
   if (unknown.length > 0 && logger)
     logger.warn(unknownSettingsMessage(unknown), {
       keys: unknown.map(({ source, key, suggestion }) => ({ source, key, suggestion })),
     });
   const issues: { key: string; problem: string }[] = [];
   const out: Record<string, unknown> = {};
+  const accepted: Accepted = overrides; // compile-time: every typed input is one a schema takes
   for (const [option, spec] of Object.entries(SPEC) as [keyof Spec, SettingSpec][]) {
-    const override = overrides[option];
+    const override = accepted[option];
     const fromEnv = appSettings[spec.key];
     const raw =
       override !== undefined
@@ -445,5 +540,5 @@ export function resolveSettings(
   // Phrase lists are compiled here, once, not on the first turn that reads them.
   for (const [option, value] of Object.entries(out))
     if (option.endsWith('Keywords') && Array.isArray(value)) compilePhrases(value as string[]);
-  return out as TiledeskSettings;
+  return out as Resolved satisfies TiledeskSettings;
 }

@@ -3,16 +3,42 @@ import { z } from 'zod';
 /**
  * Wire shapes of the Tiledesk REST API and webhooks we read (tiledesk-api.md §1–§5). Loose
  * objects: unknown fields pass through; the fields we rely on are checked.
+ *
+ * The schemas are `@internal` (stripped from the published `.d.ts`, see tsconfig.build.json):
+ * the public types below are written out so no zod type reaches a consumer's compiler. Each
+ * schema `satisfies` its interface; test/unit/public-types.test.ts checks the other direction.
  */
 
+/** @internal */
 export const SignInResponse = z.looseObject({
   token: z.string().min(1),
   user: z.looseObject({ _id: z.string().optional(), id: z.string().optional() }).optional(),
 });
 
+/** A Tiledesk message as delivered or listed: the fields this package reads. */
+export interface TiledeskMessage {
+  _id: string;
+  sender: string;
+  senderFullname?: string | undefined;
+  recipient: string;
+  type?: string | undefined;
+  text?: string | null | undefined;
+  status?: number | undefined;
+  attributes?: Record<string, unknown> | null | undefined;
+  metadata?: unknown;
+  createdAt?: string | undefined;
+  request?:
+    | {
+        participants?: string[] | undefined;
+        participantsAgents?: string[] | undefined;
+      }
+    | undefined;
+}
+
 /**
  * A message as delivered or listed. Strict about what we read, and it keeps only that
  * (`z.object` strips): deliveries embed the whole populated request, which we never copy.
+ * @internal
  */
 export const TiledeskMessage = z.object({
   _id: z.string(),
@@ -31,17 +57,39 @@ export const TiledeskMessage = z.object({
       participantsAgents: z.array(z.string()).optional(),
     })
     .optional(),
-});
-export type TiledeskMessage = z.infer<typeof TiledeskMessage>;
+}) satisfies z.ZodType<TiledeskMessage>;
 
-/** What we read of a `POST …/messages` answer: only its id (the rest is a large request doc). */
+/**
+ * What we read of a `POST …/messages` answer: only its id (the rest is a large request doc).
+ * @internal
+ */
 export const SentMessage = z.object({ _id: z.string() });
 
-/** `GET /:p/publicanalytics/waiting/current`: `[{ _id, waiting_time_avg }]`, or `[]` (routes/public-analytics.js). */
+/**
+ * `GET /:p/publicanalytics/waiting/current`: `[{ _id, waiting_time_avg }]`, or `[]` (routes/public-analytics.js).
+ * @internal
+ */
 export const WaitingTime = z.array(
   z.looseObject({ waiting_time_avg: z.number().nullable().optional() }),
 );
 
+/** A Tiledesk request (the support conversation): the fields this package reads. */
+export interface TiledeskRequest {
+  [key: string]: unknown;
+  request_id: string;
+  status: number;
+  participants?: string[] | undefined;
+  participatingAgents?:
+    | {
+        [key: string]: unknown;
+        _id?: string | undefined;
+        firstname?: string | undefined;
+        lastname?: string | undefined;
+      }[]
+    | undefined;
+}
+
+/** @internal */
 export const TiledeskRequest = z.looseObject({
   request_id: z.string(),
   status: z.number(),
@@ -55,18 +103,29 @@ export const TiledeskRequest = z.looseObject({
       }),
     )
     .optional(),
-});
-export type TiledeskRequest = z.infer<typeof TiledeskRequest>;
+}) satisfies z.ZodType<TiledeskRequest>;
 
+/** A Tiledesk webhook subscription. */
+export interface Subscription {
+  [key: string]: unknown;
+  _id: string;
+  event: string;
+  target: string;
+  secret?: string | undefined;
+}
+
+/** @internal */
 export const Subscription = z.looseObject({
   _id: z.string(),
   event: z.string(),
   target: z.string(),
   secret: z.string().optional(),
-});
-export type Subscription = z.infer<typeof Subscription>;
+}) satisfies z.ZodType<Subscription>;
 
-/** Envelope of every webhook delivery (§5.3): no top-level `event`; use `hook.event`. */
+/**
+ * Envelope of every webhook delivery (§5.3): no top-level `event`; use `hook.event`.
+ * @internal
+ */
 export const WebhookEnvelope = z.object({
   timestamp: z.number().optional(),
   // Checked as an object here, and by the event's own schema (e.g. TiledeskMessage) next.
@@ -76,6 +135,7 @@ export const WebhookEnvelope = z.object({
   hook: z.object({ _id: z.string().optional(), event: z.string() }),
   token: z.string().optional(),
 });
+/** @internal */
 export type WebhookEnvelope = z.infer<typeof WebhookEnvelope>;
 
 /** Body we POST to `/{project}/requests/{id}/messages` (§3.2). */
