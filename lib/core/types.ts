@@ -1,7 +1,7 @@
 /**
  * Small structural types the core works on. They are deliberately NOT botbuilder's: the
- * botbuilder binding (`lib/botbuilder.ts`) maps `TurnContext`/`Activity` onto these, and a
- * binding for another SDK (e.g. @microsoft/agents-hosting) would do the same.
+ * botbuilder binding (`lib/botbuilder.ts`) maps `TurnContext`/`Activity` onto these, and
+ * the Agents SDK binding (`lib/agents.ts`) does the same for @microsoft/agents-hosting.
  */
 
 export interface ChatAccount {
