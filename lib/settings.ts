@@ -27,10 +27,9 @@ const number = (min: number, max: number) => {
 };
 
 const flag = z
-  .union([
-    z.boolean(),
-    z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }),
-  ])
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])], {
+    error: 'must be true or false',
+  })
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 /**
  * Handoff phrases, English and Italian (Tiledesk's home market). Matching is on words, not

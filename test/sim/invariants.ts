@@ -76,7 +76,16 @@ export interface MirroredRecord {
 }
 
 export interface Observations {
-  texts: { connecting: string; assigned: string; queued: string; failed: string; closed: string };
+  /** What the user writes to end the chat with the agent. */
+  leaveText: string;
+  texts: {
+    connecting: string;
+    assigned: string;
+    queued: string;
+    failed: string;
+    closed: string;
+    left: string;
+  };
   handoffLimitMs: number;
   crashGraceMs: number;
   turns: TurnRecord[];
@@ -257,7 +266,8 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
     text.startsWith(assigned) ||
     text === o.texts.queued ||
     text === o.texts.failed ||
-    text === o.texts.closed;
+    text === o.texts.closed ||
+    text === o.texts.left;
   const started = turns.filter(
     (t) => t.kind === 'keyword' && t.replies.includes(o.texts.connecting),
   );
@@ -297,7 +307,9 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
   });
   const closes = o.closes.filter((x) => x.conversation === c);
   const closedNotices = notices.filter((s) => s.text === o.texts.closed);
-  if (closedNotices.length < closes.length) {
+  // An agent's close that crosses the user's leaving is announced as the leaving.
+  const leftNotices = notices.filter((s) => s.text === o.texts.left);
+  if (closedNotices.length + leftNotices.length < closes.length) {
     const crashWindow = o.crashes.some((x) => closes.some((cl) => x.at >= cl.at));
     const line = `${c}: the agent closed ${closes.length} time(s) but the user was told ${closedNotices.length} time(s)`;
     if (crashWindow) v.notes.push(`close not announced (crash window): ${line}`);
@@ -341,7 +353,13 @@ function checkCompleted(o: Observations, c: string, v: Verdict): void {
     o.assignments.filter((x) => x.conversation === c).length,
     'agent assignment(s)',
   );
-  check('completed', o.closes.filter((x) => x.conversation === c).length, 'close(s)');
+  // One per agent close, or per leave of the user (each ends one handoff).
+  const leaves = o.turns.filter((t) => t.conversation === c && t.text === o.leaveText).length;
+  check(
+    'completed',
+    o.closes.filter((x) => x.conversation === c).length + leaves,
+    'close(s) and leave(s)',
+  );
 }
 
 // --- 4. nothing left pending ----------------------------------------------------------------------

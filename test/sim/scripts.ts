@@ -21,6 +21,8 @@ export interface HandoffPlan {
   keyword: TurnPlan;
   /** Turns while the agent has the conversation. */
   during: TurnPlan[];
+  /** The user then ends the chat with the agent ("end chat"), racing the agent's own plan. */
+  leave?: TurnPlan;
   agent: AgentPlan;
 }
 
@@ -126,17 +128,21 @@ function agentPlan(p: Profile): fc.Arbitrary<AgentPlan> {
     }));
 }
 
-/** A handoff ends (the user gets the bot back) when routing fails or the agent closes. */
+/** A handoff ends (the user gets the bot back) when routing fails, the agent closes or the user leaves. */
 export function handoffEnds(h: HandoffPlan): boolean {
-  return h.agent.outage || h.agent.close;
+  return h.agent.outage || h.agent.close || h.leave !== undefined;
 }
 
 function conversation(p: Profile): fc.Arbitrary<ConversationPlan> {
-  const handoff: fc.Arbitrary<HandoffPlan> = fc.record({
-    keyword: turn,
-    during: fc.array(turn, { maxLength: 2 }),
-    agent: agentPlan(p),
-  });
+  const handoff: fc.Arbitrary<HandoffPlan> = fc.record(
+    {
+      keyword: turn,
+      during: fc.array(turn, { maxLength: 2 }),
+      leave: turn,
+      agent: agentPlan(p),
+    },
+    { requiredKeys: ['keyword', 'during', 'agent'] },
+  );
   const segment: fc.Arbitrary<SegmentPlan> = fc.record(
     { plain: fc.array(turn, { maxLength: 2 }), handoff },
     { requiredKeys: ['plain'] },
@@ -222,7 +228,7 @@ export function summarize(plan: WorldPlan): string {
       if (!s.handoff) return plain;
       const a = s.handoff.agent;
       const route = a.outage ? 'outage' : a.queued ? 'queued' : 'assigned';
-      return `${plain}+H(${route},${s.handoff.during.length}u,${a.messages.length}a${a.close ? ',close' : ''})`;
+      return `${plain}+H(${route},${s.handoff.during.length}u,${a.messages.length}a${a.close ? ',close' : ''}${s.handoff.leave ? ',leave' : ''})`;
     });
     const outage = c.channelOutage ? ` channel-outage ${c.channelOutage.durationMs / 1000}s` : '';
     return `c${i + 1}:[${segs.join(' ')}]${outage}`;

@@ -289,7 +289,7 @@ export class SimTiledesk {
     this.auth(token, 'PUT', path);
     const request = this.requests.get(requestId);
     if (!request) throw apiError(404, 'PUT', path);
-    this.close(request);
+    this.close(request, 'bot');
   }
 
   updateAttributes(token: string, requestId: string, attributes: Record<string, unknown>): void {
@@ -416,19 +416,25 @@ export class SimTiledesk {
     });
   }
 
-  /** The agent closes: status 1000, `request.close`, then the "Chat closed" info message. */
-  close(request: SimRequest): void {
+  /**
+   * The agent (or the bot, `PUT …/close` after the user left) closes: status 1000,
+   * `request.close`, then the "Chat closed" info message. Only agents' closes are the invariants'
+   * "closes" (a close the user asked for is announced as their leaving).
+   */
+  close(request: SimRequest, by: 'agent' | 'bot' = 'agent'): void {
     const first = request.status !== CLOSED;
     if (first) {
       request.status = CLOSED;
       request.closed_at = this.isoNow();
       request.updatedAt = request.closed_at;
-      this.closes.push({
-        conversation: request.conversation ?? '?',
-        requestId: request.request_id,
-        at: this.clock.elapsed,
-      });
-      this.hooks.trace(`tiledesk: ${shortReq(request.request_id)} closed by the agent`);
+      if (by === 'agent') {
+        this.closes.push({
+          conversation: request.conversation ?? '?',
+          requestId: request.request_id,
+          at: this.clock.elapsed,
+        });
+      }
+      this.hooks.trace(`tiledesk: ${shortReq(request.request_id)} closed by the ${by}`);
     }
     const messages = [...(this.messages.get(request.request_id) ?? [])];
     this.emit(['request.close'], () => ({ ...this.requestDoc(request), messages }), 'close');

@@ -57,7 +57,10 @@ export const TEXTS = {
   queued: '[queued]',
   failed: '[failed]',
   closed: '[closed]',
+  left: '[left]',
 } as const;
+/** What the user writes to end the chat with the agent. */
+export const LEAVE_TEXT = 'end chat';
 const ADMIN = { email: 'bot-admin@example.com', password: 'sim-password' };
 const PROJECT_SECRET = 'sim-project-secret-0123456789abcdef';
 const WEBHOOK_URL = 'https://bot.example.com/api/tiledesk';
@@ -412,6 +415,9 @@ export class World {
         textQueued: TEXTS.queued,
         textFailed: TEXTS.failed,
         textClosed: TEXTS.closed,
+        textLeft: TEXTS.left,
+        leaveKeywords: [LEAVE_TEXT],
+        textEndChatButton: '',
         // The queue and inactivity timeouts end handoffs the scripts below do not plan for (a
         // queued handoff waits for its agent however long a channel outage lasts): off here.
         queueTimeoutMs: 0,
@@ -514,6 +520,7 @@ export class World {
       const before = this.backCount.get(conversation) ?? 0;
       const keyword = await this.userTurn(conversation, ++n, 'keyword', h.keyword);
       for (const t of h.during) await this.userTurn(conversation, ++n, 'during', t);
+      if (h.leave) await this.userTurn(conversation, ++n, 'during', h.leave, LEAVE_TEXT);
       const started = keyword.replies.includes(TEXTS.connecting);
       if (handoffEnds(h) && started) sawBack = await this.waitBack(conversation, before);
       else sawBack = false;
@@ -641,7 +648,7 @@ export class World {
       );
       if (proactive)
         this.proactiveSends.set(conversation, (this.proactiveSends.get(conversation) ?? 0) + 1);
-      if (proactive && (text === TEXTS.closed || text === TEXTS.failed)) {
+      if (proactive && (text === TEXTS.closed || text === TEXTS.failed || text === TEXTS.left)) {
         const count = (this.backCount.get(conversation) ?? 0) + 1;
         this.backCount.set(conversation, count);
         for (const w of this.backWaiters.splice(0)) {
@@ -827,6 +834,7 @@ export class World {
     mirrored.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     return {
       texts: TEXTS,
+      leaveText: LEAVE_TEXT,
       handoffLimitMs: HANDOFF_LIMIT_MS,
       crashGraceMs: LEASE_MS + this.plan.catchUpIntervalMs + 5_000,
       turns: this.turns,
