@@ -8,6 +8,7 @@ import type { Handoff } from './handoff';
 import type { Mirror } from './mirror';
 import { type ConversationRecord } from './record';
 import { isDelivered } from './record-delivery';
+import { leaving } from './record-handoff';
 import type { RecordStore } from './record-store';
 import { backoffMs } from './retry';
 import { Scheduler } from './scheduler';
@@ -198,7 +199,7 @@ export class Delivery {
     const assigned = record.mode === 'handoff' && record.handoff?.state === 'assigned';
     // The user left this request (or it timed out): its close is on its way, nothing more of it
     // reaches them.
-    const left = record.ending === gen;
+    const left = leaving(record, gen);
     if (left) plan.toSend.length = 0;
     if (!left && !assigned && (plan.joined || plan.toSend.length > 0)) {
       // An agent joined, or wrote (taken from the queue, or a person took over the bot's chat).

@@ -308,12 +308,15 @@ export class Handoff {
     const changed = await this.change(convKey, (r) => {
       const ended = endHandoff(r);
       if (!ended) return undefined;
-      const told = this.told(ended, notice);
+      // The user's last words and what they are told go to the request they leave, even when
+      // the agent's close moves the conversation on before they are posted.
+      const told = this.told(ended.next, notice, ended.gen);
       const at = this.o.clock.now();
-      const close: OutboxEntry = { key: randomUUID(), kind: 'close', at, gen: r.gen };
+      const close: OutboxEntry = { key: randomUUID(), kind: 'close', at, gen: ended.gen };
+      const theirs = before.map((e) => ({ ...e, gen: ended.gen }));
       // Held bot messages go after the close, into the next request.
       const held = releaseHeld(told.next, at, randomUUID);
-      return { next: held.next, entries: [...before, ...told.entries, close, ...held.entries] };
+      return { next: held.next, entries: [...theirs, ...told.entries, close, ...held.entries] };
     });
     if (!changed) return false;
     this.clearDeadline(convKey);

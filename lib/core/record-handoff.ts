@@ -49,7 +49,7 @@ export function acceptHandoff(
   now: number,
 ): ConversationRecord | undefined {
   if (record.gen !== gen || record.handoff?.state === 'assigned') return undefined;
-  if (record.ending === gen) return undefined; // the user left it: nobody takes it any more
+  if (leaving(record, gen)) return undefined; // the user left it: nobody takes it any more
   const handoff: HandoffState = record.handoff
     ? { ...record.handoff, state: 'assigned', active: now }
     : // A human wrote into a conversation the bot had: they took it over.
@@ -86,6 +86,25 @@ export function closeRequest(
   gen: number,
 ): { next: ConversationRecord; wasHandoff: boolean } | undefined {
   if (record.gen !== gen) return undefined;
+  if (leaving(record, gen)) {
+    // The request the user left (or that timed out): its handoff already ended. A handoff begun
+    // since belongs to the next request: it stays, with its routing entry.
+    const next: ConversationRecord = {
+      ...record,
+      gen: gen + 1,
+      opened: false,
+      delivered: {},
+      floor: '',
+      outbox: record.outbox
+        .filter((e) => e.kind !== 'close')
+        .map((e) =>
+          e.postedTo === undefined && e.gen === undefined ? { ...e, postedTo: gen } : e,
+        ),
+    };
+    delete next.ending;
+    if (next.claim && next.notices.length === 0) delete next.claim;
+    return { next, wasHandoff: false };
+  }
   const next: ConversationRecord = {
     ...record,
     gen: gen + 1,
@@ -145,16 +164,25 @@ export function noticesSent(
  * at once, and request `gen` is closed in Tiledesk by a `close` entry the caller appends after
  * what is already queued. Until that close lands, nothing more of `gen` reaches the user.
  */
-export function endHandoff(record: ConversationRecord): ConversationRecord | undefined {
+export function endHandoff(
+  record: ConversationRecord,
+): { next: ConversationRecord; gen: number } | undefined {
   if (record.mode !== 'handoff') return undefined;
+  // A handoff begun while an earlier request is still being closed belongs to the next one.
+  const gen = leaving(record, record.gen) ? record.ending! + 1 : record.gen;
   const next: ConversationRecord = {
     ...record,
     mode: 'bot',
-    ending: record.gen,
+    ending: gen,
     outbox: record.outbox.filter((e) => e.kind !== 'handoff'),
   };
   delete next.handoff;
-  return next;
+  return { next, gen };
+}
+
+/** Is request `gen` one the user left (or that timed out), its close on the way? */
+export function leaving(record: ConversationRecord, gen: number): boolean {
+  return record.ending !== undefined && gen <= record.ending;
 }
 
 /** A message of either side with an agent: the inactivity timeout starts again. */

@@ -95,6 +95,8 @@ export interface Observations {
   events: EventRecord[];
   crashes: CrashRecord[];
   agentPosts: AgentPost[];
+  /** Requests the user left (closed by the bot): what was not delivered by then never is. */
+  leftRequests: ReadonlySet<string>;
   /** Agent closes and assignments in Tiledesk (`at`: virtual ms since the start). */
   closes: { conversation: string; requestId: string; at: number }[];
   assignments: { conversation: string; requestId: string; at: number }[];
@@ -197,7 +199,8 @@ function checkMirror(o: Observations, c: string, v: Verdict): void {
   const unique = new Set(expected);
   const actual = [...new Set(texts.filter((t) => unique.has(t)))];
   const present = new Set(actual);
-  const wanted = expected.filter((t) => present.has(t));
+  // First occurrences on both sides (a text the user may write twice, "end chat", counts once).
+  const wanted = [...new Set(expected.filter((t) => present.has(t)))];
   for (let i = 0; i < wanted.length; i++) {
     if (wanted[i] !== actual[i]) {
       v.violations.push(
@@ -217,6 +220,11 @@ function checkAgentMessages(o: Observations, c: string, v: Verdict): void {
   const seen = o.seen.filter((s) => s.conversation === c && s.proactive);
   for (const p of posts) {
     const copies = seen.filter((s) => s.text === p.text);
+    // The user left that request: nothing more of it reaches them, even what was on its way.
+    if (copies.length === 0 && o.leftRequests.has(p.requestId)) {
+      v.notes.push(`not delivered, the user had left: ${c} "${p.text}"`);
+      continue;
+    }
     if (copies.length === 0) {
       v.violations.push(
         `[invariant 2] ${c}: agent message "${p.text}" (createdAt ${p.createdAt}) never reached the user`,

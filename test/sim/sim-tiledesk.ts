@@ -123,6 +123,8 @@ export interface TiledeskHooks {
 
 /** Agent messages, closes and joins, as they happened (for the invariants). */
 export interface AgentPost {
+  /** When the agent wrote it (virtual ms since the start). */
+  at: number;
   conversation: string;
   requestId: string;
   handoffIndex: number;
@@ -138,6 +140,8 @@ export class SimTiledesk {
   private readonly messageJson = new WeakMap<SimMessage, string>();
   readonly subscriptions = new Map<string, SimSubscription>();
   readonly agentPosts: AgentPost[] = [];
+  /** Requests closed by the bot because the user left (their undelivered agent messages stay so). */
+  readonly leftRequests = new Set<string>();
   /** Agent closes and assignments; `at` is virtual ms since the start. */
   readonly closes: { conversation: string; requestId: string; at: number }[] = [];
   readonly assignments: { conversation: string; requestId: string; at: number }[] = [];
@@ -356,6 +360,7 @@ export class SimTiledesk {
       channel: { name: 'chat21' },
     });
     this.agentPosts.push({
+      at: this.clock.elapsed,
       conversation: request.conversation ?? '?',
       requestId,
       handoffIndex: request.handoffIndex ?? -1,
@@ -423,6 +428,8 @@ export class SimTiledesk {
    */
   close(request: SimRequest, by: 'agent' | 'bot' = 'agent'): void {
     const first = request.status !== CLOSED;
+    // The user left it (even if the agent had closed it meanwhile).
+    if (by === 'bot') this.leftRequests.add(request.request_id);
     if (first) {
       request.status = CLOSED;
       request.closed_at = this.isoNow();

@@ -843,6 +843,13 @@ export class World {
       events: this.events,
       crashes: this.crashes,
       agentPosts: this.tiledesk.agentPosts,
+      // Requests the user left: closed by the bot, or holding the "[left]" line it mirrors there.
+      leftRequests: new Set([
+        ...this.tiledesk.leftRequests,
+        ...[...this.tiledesk.messages]
+          .filter(([, list]) => list.some((m) => m.text === TEXTS.left))
+          .map(([requestId]) => requestId),
+      ]),
       closes: this.tiledesk.closes,
       assignments: this.tiledesk.assignments,
       mirrored,
