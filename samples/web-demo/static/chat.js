@@ -13,7 +13,12 @@
       directLine,
       userID: userId,
       username: 'Ada Lovelace',
-      styleOptions: { hideUploadButton: true, botAvatarInitials: 'B', userAvatarInitials: 'AL' },
+      styleOptions: {
+        bubbleImageHeight: 120,
+        hideUploadButton: true,
+        botAvatarInitials: 'B',
+        userAvatarInitials: 'AL',
+      },
     },
     document.getElementById('webchat'),
   );

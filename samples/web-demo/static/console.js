@@ -73,7 +73,11 @@
                 : 'agent';
         const item = el('li', `msg ${kind}`);
         item.append(el('span', 'sender', m.senderFullname), el('span', 'text', m.text));
-        if (m.imageUrl) item.append(Object.assign(el('img'), { src: m.imageUrl, alt: m.text }));
+        if (m.imageUrl) {
+          const img = Object.assign(el('img'), { src: m.imageUrl, alt: m.text });
+          img.onload = () => ($('history').scrollTop = $('history').scrollHeight);
+          item.append(img);
+        }
         return item;
       }),
     );
