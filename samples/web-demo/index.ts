@@ -6,7 +6,7 @@ import { startWebDemo } from './server';
  */
 export async function runWebDemo(): Promise<void> {
   const port = Number(process.env['PORT'] ?? 3980);
-  const demo = await startWebDemo(Number.isInteger(port) ? port : 3980);
+  const demo = await startWebDemo({ port: Number.isInteger(port) ? port : 3980 });
   console.log(`Web demo: open ${demo.url}`);
   console.log(
     '  left: the customer in Bot Framework Web Chat, right: a Tiledesk agent (local stand-in).',

@@ -21,7 +21,17 @@ export interface WebDemo {
  * (Web Chat on the left, the agent console on the right), the Direct Line service Web Chat talks to
  * and the Bot Connector routes the bot replies to. Everything listens on `host` (loopback).
  */
-export async function startWebDemo(port = 0, host = '127.0.0.1'): Promise<WebDemo> {
+export interface WebDemoOptions {
+  /** Default 0: any free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Where the Direct Line service reports bot replies to unknown activities (default stderr). */
+  log?: (line: string) => void;
+}
+
+export async function startWebDemo(options: WebDemoOptions = {}): Promise<WebDemo> {
+  const { port = 0, host = '127.0.0.1', log = (line: string) => console.error(line) } = options;
   const tiledesk = new TiledeskStandIn({ commandDelayMs: 50, webhookRetryDelaysMs: [200, 400] });
   await tiledesk.start();
   const env = {
@@ -43,7 +53,7 @@ export async function startWebDemo(port = 0, host = '127.0.0.1'): Promise<WebDem
   const directLine = new DirectLine({
     botEndpoint: `${bot.url}/api/messages`,
     serviceUrl: () => origin,
-    log: (line) => console.error(line),
+    log,
   });
   const tokenRoute: Route = async (req, res, path) => {
     if (req.method !== 'POST' || path !== '/api/directline/token') return false;
@@ -70,10 +80,12 @@ export async function startWebDemo(port = 0, host = '127.0.0.1'): Promise<WebDem
     bot,
     directLine,
     stop: async () => {
+      // Turns and agent messages under way finish first: their replies still have a channel.
+      await directLine.settle();
+      await bot.tiledesk.whenIdle();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
-      await directLine.settle();
       await bot.stop();
       await tiledesk.stop();
     },

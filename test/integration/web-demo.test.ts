@@ -53,7 +53,7 @@ describe('web demo in Chromium (npm run demo -- --web)', function () {
       this.skip();
     }
     mkdirSync(SHOTS, { recursive: true });
-    demo = await startWebDemo(0);
+    demo = await startWebDemo();
     browser = await launchChromium(chromium);
     page = await browser.newPage();
     await page.setViewport({ width: 1200, height: 680 });
