@@ -2,6 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { FakeChannel } from '../../test/support/fake-channel';
 import { TiledeskStandIn } from '../../test/support/tiledesk-standin';
 import { startAgentsSample } from '../agents-sdk-bot/server';
+import { runWebDemo } from '../web-demo';
 import { startSampleServer } from './server';
 
 /**
@@ -9,6 +10,7 @@ import { startSampleServer } from './server';
  * needed. A scripted user talks to the bot through a fake Bot Framework channel; an agent
  * ("Anna") answers from the stand-in. Both sides are printed as they happen.
  * `npm run demo -- --agents` runs the Microsoft 365 Agents SDK sample instead of the botbuilder one.
+ * `npm run demo -- --web` serves the same in a browser page instead (see samples/web-demo/).
  */
 
 const dim = (s: string) => `\x1b[2m${s}\x1b[0m`;
@@ -93,7 +95,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-main().catch((err: unknown) => {
+(process.argv.includes('--web') ? runWebDemo() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -13,7 +13,8 @@ import { mustRun } from './shell';
 /**
  * Everything that runs on botbuilder alone. Left out: the tests built on botbuilder-azure-blobs
  * (a dev dependency pinned to 4.23.3 that brings its own botbuilder-core, so they would not test
- * the old botbuilder anyway) and the simulation (no Bot Framework code; long).
+ * the old botbuilder anyway), the simulation (no Bot Framework code; long) and the web demo's
+ * browser test (it tests the page and Web Chat; sample.test.ts runs the same sample bot here).
  */
 const SPEC = [
   'test/unit/**/*.test.ts',
@@ -24,6 +25,7 @@ const IGNORE = [
   'test/unit/versioned-storage.test.ts',
   'test/integration/multi-process.test.ts',
   'test/integration/sample-storage.test.ts',
+  'test/integration/web-demo.test.ts',
 ];
 
 export interface OldestResult {
