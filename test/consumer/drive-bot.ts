@@ -23,7 +23,7 @@ const EXPECTED = [
   'Echo: hi',
   'Connecting you to a human agent…',
   'Anna Rossi has joined the chat.',
-  'Hello, Anna here.',
+  'Anna Rossi: Hello, Anna here.', // the agent's name opens their turn (TiledeskAgentPrefix)
   'The agent has closed the chat. You are back with the bot.',
   'Echo: bye',
 ];
