@@ -715,7 +715,12 @@ export class World {
   private noteDurable(json: string | undefined): void {
     if (json === undefined) return;
     for (const t of this.turns) {
-      if (!t.durable && json.includes(JSON.stringify(t.text))) t.durable = true;
+      if (t.durable || !json.includes(JSON.stringify(t.text))) continue;
+      // "end chat" is not unique: its turn's activity id must be there too.
+      if (t.text === LEAVE_TEXT && !json.includes(JSON.stringify(`${t.conversation}-t${t.n}`))) {
+        continue;
+      }
+      t.durable = true;
     }
   }
 
