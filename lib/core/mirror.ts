@@ -112,10 +112,15 @@ export class Mirror {
     const posted = new Set<string>();
     if (ctx.maybePosted) {
       // Before a close, an entry may have reached the request that was closed since.
+      // It may have reached any request since the first one it was queued for (several closes
+      // can pass while it waits: the user left, then the agent closed the next one).
       const earlier = parts.length > 0 ? ctx.postedTo : undefined;
       const ids = [requestId];
-      if (earlier !== undefined && earlier !== gen) {
-        ids.push(requestIdFor(this.o.projectId, convKey, earlier));
+      if (earlier !== undefined) {
+        // (Bounded: an entry does not wait through more than a few closes.)
+        for (let g = Math.max(earlier, gen - 4); g < gen; g++) {
+          ids.push(requestIdFor(this.o.projectId, convKey, g));
+        }
       }
       for (const id of ids)
         for (const k of await this.postedKeys(credentials.token, id)) posted.add(k);
