@@ -221,14 +221,19 @@ export class Handoff {
       text: this.o.texts.closed,
       status: { state: 'completed', message: 'agent closed' },
     };
+    let stillInHandoff = false;
     const changed = await this.change(convKey, (r) => {
       const closed = closeRequest(r, gen);
       if (!closed) return undefined;
+      // A handoff begun after the user left this request goes on in the next one.
+      stillInHandoff = closed.next.mode === 'handoff';
+      if (stillInHandoff) return { next: closed.next };
       // The closed notice goes into the request that was closed, not a new one.
       const told = closed.wasHandoff ? this.told(closed.next, notice, gen) : { next: closed.next };
       return this.released(told);
     });
     if (!changed) return;
+    if (stillInHandoff) return; // its limit timer and the handoff index stay as they are
     this.clearDeadline(convKey);
     this.track(convKey, false);
   }
