@@ -1,0 +1,370 @@
+/**
+ * The whole loop against a real Tiledesk, once per identity mode: the sample bot runs as its own
+ * process (`samples/handoff-bot`, with the test-only triggers), a fake Bot Framework channel plays
+ * the user, and a human agent acts through Tiledesk's REST API with its own token. Only public
+ * surfaces are used: the channel's HTTP, Tiledesk's REST API and what the user receives.
+ * Run by `npm run test:e2e` (./run.ts), which resolves the target.
+ */
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { conversationKey, endUserId, requestIdFor } from '../../lib/core/ids';
+import { FakeChannel, type ReceivedActivity } from '../support/fake-channel';
+import { type SampleProcess, startSampleProcess } from '../support/sample-process';
+import { eventually, TiledeskActor, type WireMessage, type WireRequest } from './agent';
+import { e2eContext } from './context';
+import type { E2eTarget, IdentityMode } from './target';
+
+const CONNECTING = 'Connecting you to a human agent…';
+const QUEUED =
+  'All our agents are busy right now. Stay here: an agent will answer as soon as one is free.';
+const CLOSED = 'The agent has closed the chat. You are back with the bot.';
+const BACK = "I'm back. Anything else I can repeat for you?";
+const BOT_NAME = 'Echo Bot';
+const USER_NAME = 'Ada Lovelace';
+/** What the user waits for at most, per step (Tiledesk, webhooks, the bot and the channel). */
+const STEP_MS = 20_000;
+
+const context = e2eContext();
+if (!context) {
+  describe('end to end against a real Tiledesk', () => {
+    it('runs only through `npm run test:e2e` (see README, "Verified against")');
+  });
+} else {
+  for (const mode of context.modes) suite(context.target, mode, context.timings);
+}
+
+function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, number>): void {
+  describe(`end to end against ${target.apiUrl}, ${mode} identities`, function () {
+    this.timeout(90_000);
+    const admin = new TiledeskActor(target, target.admin);
+    const agent = new TiledeskActor(target, target.agent);
+    const channel = new FakeChannel();
+    let sample: SampleProcess | undefined;
+    let webhookUrl = '';
+    let agentName = '';
+    let started = 0;
+
+    before(async () => {
+      started = Date.now();
+      await channel.start();
+      await admin.signIn();
+      await agent.signIn();
+      await agent.setAvailable(true);
+      const port = target.botPort || (await freePort());
+      webhookUrl = target.webhookUrl ?? `http://127.0.0.1:${port}/api/tiledesk`;
+      sample = await startSampleProcess({
+        name: `sample-${mode}`,
+        env: sampleEnv(target, mode, port, webhookUrl),
+        echo: process.env['TILEDESK_E2E_ECHO'] === '1',
+      });
+      // start() subscribed (or keeps retrying): both subscriptions point at this bot.
+      await eventually('the webhook subscriptions', async () => {
+        const events = (await admin.subscriptions())
+          .filter((s) => s.target === webhookUrl)
+          .map((s) => s.event);
+        const wanted = ['message.create.request.channel.botframework', 'request.close'];
+        return wanted.every((e) => events.includes(e)) ? true : undefined;
+      });
+      const profile = await agent.rest.ok('POST', '/auth/signin', { body: target.agent });
+      const user = profile['user'] as { firstname?: string; lastname?: string };
+      agentName = [user.firstname, user.lastname].filter(Boolean).join(' ');
+    });
+
+    afterEach(function () {
+      if (this.currentTest?.state === 'failed' && sample) {
+        process.stderr.write(`--- sample bot output (${mode}) ---\n${sample.output.join('')}\n`);
+      }
+    });
+
+    after(async () => {
+      // Leave the project as it was: no subscription pointing at a bot that is gone (removed
+      // first, so Tiledesk stops delivering before the bot stops answering).
+      for (const s of await admin.subscriptions().catch(() => [])) {
+        if (s.target === webhookUrl) await admin.deleteSubscription(s._id).catch(() => undefined);
+      }
+      await sample?.stop();
+      await channel.stop();
+      await agent.setAvailable(true).catch(() => undefined);
+      timings.set(mode, Date.now() - started);
+    });
+
+    /** One Bot Framework conversation of a fresh user. */
+    const conversation = (name: string) => {
+      const id = `e2e-${mode}-${name}-${randomBytes(4).toString('hex')}`;
+      const userId = `user-${id}`;
+      const user = channel.user(id, userId, USER_NAME);
+      const convKey = conversationKey('webchat', id);
+      return {
+        id,
+        userId,
+        requestId: (generation = 0) => requestIdFor(target.projectId, convKey, generation),
+        say: async (text: string) => {
+          const res = await user.say(sample!.messagesUrl, text);
+          expect(res.status, `the bot answered "${text}" with HTTP ${res.status}`).to.be.below(300);
+        },
+        texts: () => channel.texts(id),
+        /** Waits until the user has received `n` texts in all; returns them. */
+        received: (n: number) => channel.waitForTexts(id, n, STEP_MS),
+        activities: () => channel.activities(id).filter((a) => a.type === 'message'),
+      };
+    };
+    type Conversation = ReturnType<typeof conversation>;
+
+    /** The request once `check` accepts it (polled through the admin's token). */
+    const requestWhen = (id: string, what: string, check: (r: WireRequest) => boolean) =>
+      eventually(`request ${what}`, async () => {
+        const r = await admin.request(id);
+        return r && check(r) ? r : undefined;
+      });
+
+    /** The request's visible messages (not info/system) once there are at least `n`. */
+    const visibleMessages = (id: string, n: number) =>
+      eventually(`${n} visible message(s) in Tiledesk`, async () => {
+        const list = (await admin.messages(id)).filter(isVisible);
+        return list.length >= n ? list : undefined;
+      });
+
+    /** A handoff that an agent takes at once: the user hears "connecting" (unless the bot spoke). */
+    const handedOff = async (c: Conversation, before: string[], announced = true) => {
+      const expected = [...before, ...(announced ? [CONNECTING] : []), joined(agentName)];
+      expect(await c.received(expected.length)).to.deep.equal(expected);
+      return requestWhen(c.requestId(), 'assigned to the agent', (r) => r.status === 200);
+    };
+
+    /** The agent closes; the user is told, the bot takes over and the next message is mirrored anew. */
+    const closesAndBotIsBack = async (c: Conversation) => {
+      const n = c.texts().length;
+      await agent.close(c.requestId());
+      expect((await c.received(n + 2)).slice(n)).to.deep.equal([CLOSED, BACK]);
+      await c.say('hello again');
+      expect((await c.received(n + 3)).slice(n + 2)).to.deep.equal(['Echo: hello again']);
+      await requestWhen(c.requestId(1), 'the new one, unrouted', (r) => r.status === 50);
+      // The bot's "I'm back" opens it, then the user's message and the echo follow.
+      const mirrored = await eventually('the new request mirrored', async () => {
+        const texts = (await admin.messages(c.requestId(1))).filter(isVisible).map((m) => m.text);
+        return texts.length >= 3 ? texts : undefined;
+      });
+      expect(mirrored).to.deep.equal([BACK, 'hello again', 'Echo: hello again']);
+      expect((await admin.request(c.requestId()))?.status).to.equal(1000);
+    };
+
+    it('mirrors the conversation into one unrouted request (status 50), senders and order kept', async () => {
+      const c = conversation('mirror');
+      const said = ['hello', 'how are you?', 'tell me a joke'];
+      for (const [i, text] of said.entries()) {
+        await c.say(text);
+        await c.received(i + 1);
+      }
+      expect(c.texts()).to.deep.equal(said.map((t) => `Echo: ${t}`));
+      const messages = await visibleMessages(c.requestId(), 6);
+      expect(messages.map((m) => m.text)).to.deep.equal(said.flatMap((t) => [t, `Echo: ${t}`]));
+      const users = messages.filter((_, i) => i % 2 === 0);
+      const bots = messages.filter((_, i) => i % 2 === 1);
+      const userSender = users[0]!.sender;
+      expect(new Set(users.map((m) => m.sender))).to.deep.equal(new Set([userSender]));
+      expect(users.map((m) => m.senderFullname)).to.deep.equal(said.map(() => USER_NAME));
+      expect(new Set(bots.map((m) => m.sender)).size).to.equal(1);
+      expect(bots[0]!.sender).to.match(/^bot_[0-9a-f]{24}$/);
+      expect(bots.map((m) => m.senderFullname)).to.deep.equal(said.map(() => BOT_NAME));
+      if (mode === 'secret') {
+        expect(userSender).to.equal(endUserId(target.projectId, 'webchat', c.userId));
+      } else {
+        expect(userSender).to.match(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+        );
+      }
+      const createdAt = messages.map((m) => m.createdAt);
+      expect(createdAt).to.deep.equal([...createdAt].sort());
+      const request = await requestWhen(c.requestId(), 'unrouted', () => true);
+      expect(request.status).to.equal(50);
+      expect(request.participants).to.deep.equal([]);
+      expect(request.channel?.name).to.equal('botframework');
+      expect(request.requester?.uuid_user).to.equal(userSender);
+      if (target.departmentId) expect(request.department?._id).to.equal(target.departmentId);
+    });
+
+    it('hands off by keyword; relays agent text, image and buttons, not a private note; the user talks to the agent; close; the bot is back with a new request', async () => {
+      const c = conversation('keyword');
+      await c.say('hi');
+      await c.say('I want to talk to a human');
+      const request = await handedOff(c, ['Echo: hi']);
+      expect(request.participants).to.deep.equal([agent.userId]);
+      expect(request.attributes?.['bf_handoff']).to.include({
+        trigger: 'keyword',
+        keyword: 'human',
+      });
+
+      const rid = c.requestId();
+      const image = `http://127.0.0.1:9/e2e/label-${c.id}.png`;
+      await agent.say(rid, `Hello, I'm ${agentName}.`);
+      await agent.note(rid, 'Private: check the VIP list first');
+      await agent.send(rid, {
+        type: 'image',
+        text: 'Your shipping label',
+        metadata: { src: image, width: 320, height: 200 },
+      });
+      await agent.send(rid, {
+        text: 'Did that help?',
+        attributes: {
+          attachment: {
+            type: 'template',
+            buttons: [
+              { type: 'text', value: 'Yes' },
+              {
+                type: 'url',
+                value: 'Tracking',
+                link: 'https://example.com/track',
+                target: 'blank',
+              },
+            ],
+          },
+        },
+      });
+      await eventually('the buttons message at the user', () =>
+        c.activities().some((a) => a.text === 'Did that help?') ? true : undefined,
+      );
+      const fromAgent = c.activities().slice(3); // Echo: hi, connecting, joined
+      expect(fromAgent.map((a) => a.text)).to.deep.equal([
+        `Hello, I'm ${agentName}.`,
+        'Your shipping label',
+        'Did that help?',
+      ]);
+      for (const a of fromAgent) expect(nameOf(a)).to.equal(agentName);
+      expect(fromAgent[1]!.activity['attachments']).to.deep.equal([
+        { contentType: 'image/png', contentUrl: image },
+      ]);
+      expect(fromAgent[2]!.activity['suggestedActions']).to.deep.include({
+        actions: [
+          { type: 'imBack', title: 'Yes', value: 'Yes' },
+          { type: 'openUrl', title: 'Tracking', value: 'https://example.com/track' },
+        ],
+      });
+
+      // The user answers the agent: mirrored as theirs, and the bot stays silent.
+      await c.say('Yes, thanks! One more thing');
+      const messages = await eventually('the user answer in Tiledesk', async () => {
+        const list = await admin.messages(rid);
+        return list.some((m) => m.text === 'Yes, thanks! One more thing') ? list : undefined;
+      });
+      const answer = messages.find((m) => m.text === 'Yes, thanks! One more thing')!;
+      expect(answer.sender).to.equal(messages.find((m) => m.text === 'hi')!.sender);
+      expect(answer.senderFullname).to.equal(USER_NAME);
+      await closesAndBotIsBack(c);
+      expect(c.texts().filter((t) => /Private|Echo: Yes/.test(t))).to.deep.equal([]);
+    });
+
+    it('hands off on a recognizer intent', async () => {
+      const c = conversation('intent');
+      await c.say('[intent] can I speak with someone?');
+      const request = await handedOff(c, []);
+      expect(request.attributes?.['bf_handoff']).to.include({
+        trigger: 'intent',
+        intent: 'Handoff',
+        score: 0.9,
+      });
+      await agent.say(c.requestId(), 'Anna here, how can I help?');
+      await c.received(3);
+      await closesAndBotIsBack(c);
+    });
+
+    it('hands off on the handoff.initiate event the bot sends', async () => {
+      const c = conversation('event');
+      await c.say('hi');
+      await c.say('[event] a billing question');
+      const request = await handedOff(c, ['Echo: hi', 'Let me find a person for you.'], false);
+      expect(request.attributes?.['bf_handoff']).to.deep.include({
+        trigger: 'event',
+        context: { why: '[event] a billing question' },
+      });
+      expect(c.activities().some((a) => a.name === 'handoff.initiate')).to.equal(false);
+      await closesAndBotIsBack(c);
+    });
+
+    it('hands off through the code API (handoff())', async () => {
+      const c = conversation('api');
+      await c.say('[api] VIP customer');
+      const request = await handedOff(c, []);
+      expect(request.attributes?.['bf_handoff']).to.deep.include({
+        trigger: 'api',
+        context: { why: '[api] VIP customer' },
+      });
+      await closesAndBotIsBack(c);
+    });
+
+    it('queues the user when no agent is available; an agent who joins later takes over', async () => {
+      const c = conversation('queued');
+      await agent.setAvailable(false);
+      try {
+        await c.say('operator please');
+        expect(await c.received(2)).to.deep.equal([CONNECTING, QUEUED]);
+        const queued = await requestWhen(c.requestId(), 'queued', (r) => r.status === 100);
+        expect(queued.participants).to.deep.equal([]);
+        await c.say('still waiting');
+        await visibleMessages(c.requestId(), 3); // operator please, connecting, still waiting
+        expect(c.texts()).to.have.length(2); // the bot stays silent while queued
+      } finally {
+        await agent.setAvailable(true);
+      }
+      const joinedRequest = await agent.join(c.requestId());
+      expect(joinedRequest.status).to.equal(200);
+      await agent.say(c.requestId(), 'Sorry for the wait!');
+      expect((await c.received(4)).slice(2)).to.deep.equal([
+        joined(agentName),
+        'Sorry for the wait!',
+      ]);
+      await closesAndBotIsBack(c);
+    });
+  });
+}
+
+function sampleEnv(
+  target: E2eTarget,
+  mode: IdentityMode,
+  port: number,
+  webhookUrl: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    PORT: String(port),
+    MicrosoftAppId: '',
+    TiledeskApiUrl: target.apiUrl,
+    TiledeskProjectId: target.projectId,
+    TiledeskEmail: target.admin.email,
+    TiledeskPassword: target.admin.password,
+    TiledeskWebhookUrl: webhookUrl,
+    TiledeskBotName: BOT_NAME,
+    TILEDESK_TEST_TRIGGERS: '1',
+  };
+  if (target.departmentId) env['TiledeskDepartmentId'] = target.departmentId;
+  if (mode === 'secret') {
+    if (!target.projectSecret) throw new Error('the secret mode needs the project secret');
+    env['TiledeskProjectSecret'] = target.projectSecret;
+  }
+  return env;
+}
+
+function joined(agentName: string): string {
+  return `${agentName} has joined the chat.`;
+}
+
+/** Not an info/system line: what a person wrote (user, bot, agent). */
+function isVisible(m: WireMessage): boolean {
+  const subtype = m.attributes?.['subtype'];
+  return m.sender !== 'system' && subtype !== 'info' && subtype !== 'info/support';
+}
+
+function nameOf(a: ReceivedActivity): string | undefined {
+  return (a.activity['from'] as { name?: string } | undefined)?.name;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
