@@ -80,11 +80,12 @@ export class TiledeskStandIn {
       this.timers,
       options.commandDelayMs ?? 20,
       options.labels ?? {},
+      options.chat21 ?? true,
     );
     const router = new Router(
       this.store,
       auth,
-      new AuthRoutes(this.store, auth, this.admin.password),
+      new AuthRoutes(this.store, auth),
       new MessageRoutes(this.store, auth, this.conv),
       new RequestRoutes(this.store, auth, this.conv),
       new SubscriptionRoutes(this.store, auth),

@@ -4,6 +4,7 @@ import type { Ctx, Reply } from './http-util';
 import { json } from './http-util';
 import { ADMIN_USER_ID, type Store } from './model';
 import type { Photos } from './photos';
+import { projectUserJson } from './request-doc';
 import type { AuthRoutes } from './routes-auth';
 import type { MessageRoutes } from './routes-messages';
 import type { RequestRoutes } from './routes-requests';
@@ -60,7 +61,9 @@ export class Router {
     }
     // `/:projectid/departments` has its own auth checks; `GET /:id` has none (routes/department.js).
     if (second === 'departments') return this.department(ctx) ?? notFound(ctx);
-    if (second !== 'requests' && second !== 'subscriptions') return notFound(ctx);
+    if (second !== 'requests' && second !== 'subscriptions' && second !== 'project_users') {
+      return notFound(ctx);
+    }
 
     const authn = this.auth.authenticate(
       typeof ctx.headers.authorization === 'string' ? ctx.headers.authorization : undefined,
@@ -69,7 +72,9 @@ export class Router {
     ctx.principal = authn.principal;
 
     let reply: Reply | undefined;
-    if (second === 'subscriptions') {
+    if (second === 'project_users') {
+      reply = this.ownProjectUser(ctx);
+    } else if (second === 'subscriptions') {
       reply = this.subscriptions.handle(ctx);
     } else {
       const [, , requestId, action, extra] = ctx.segments;
@@ -133,6 +138,22 @@ export class Router {
     const dep = id === 'default' ? this.store.defaultDepartment : this.store.departments.get(id);
     if (!dep) return json(404, { success: false, msg: 'Object not found.' });
     return json(200, { ...dep, id: dep._id, hasBot: dep.id_bot !== undefined });
+  }
+
+  /**
+   * `PUT /{p}/project_users/` (`S:routes/project_user.js#L208-275`): the caller's own project
+   * user (the dashboard's availability switch); answers the updated document.
+   */
+  private ownProjectUser(ctx: Ctx): Reply | undefined {
+    if (ctx.method !== 'PUT' || ctx.segments.length !== 2) return undefined;
+    const denied = this.auth.authorize(ctx, 'agent', false);
+    if (denied) return denied;
+    const pu = ctx.projectUser;
+    if (!pu) return undefined;
+    const available = (ctx.body as { user_available?: unknown } | undefined)?.user_available;
+    if (typeof available === 'boolean') pu.user_available = available;
+    pu.updatedAt = new Date().toISOString();
+    return json(200, projectUserJson(pu));
   }
 
   /** `GET /projects/{p}/isopen`, `GET /projects/{p}/users/availables` — no auth (§1.1). */
