@@ -3,8 +3,9 @@
  *
  *   --bootstrap            create the project, its secret, a department and an agent on a FRESH
  *                          self-hosted server first (TILEDESK_E2E_API_URL, default
- *                          http://127.0.0.1:3100)
+ *                          http://127.0.0.1:3100); also runs the stand-in contract test there
  *   --identity <mode>      secret | anonymous | both (default: both when a project secret is known)
+ *   --no-contract          with --bootstrap: skip the contract test
  *   --grep <regexp>        only the tests whose title matches
  *
  * Without --bootstrap the target comes from TILEDESK_E2E_* (see ./target.ts and the README).
@@ -20,20 +21,22 @@ import { ENV_HELP, type E2eTarget, type IdentityMode, targetFromEnv } from './ta
 interface Args {
   bootstrap: boolean;
   identity: IdentityMode | 'both' | undefined;
+  contract: boolean;
   grep: string | undefined;
 }
 
-const USAGE = `Usage: npm run test:e2e -- [--bootstrap] [--identity secret|anonymous|both] [--grep <re>]
+const USAGE = `Usage: npm run test:e2e -- [--bootstrap] [--identity secret|anonymous|both] [--no-contract] [--grep <re>]
 
 Without --bootstrap, the target comes from the environment:
 ${ENV_HELP.map(([k, v]) => `  ${k.padEnd(28)} ${v}`).join('\n')}
 `;
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { bootstrap: false, identity: undefined, grep: undefined };
+  const args: Args = { bootstrap: false, identity: undefined, contract: true, grep: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--bootstrap') args.bootstrap = true;
+    else if (a === '--no-contract') args.contract = false;
     else if (a === '--identity') {
       const v = argv[++i];
       if (v !== 'secret' && v !== 'anonymous' && v !== 'both')
@@ -102,6 +105,7 @@ async function main(): Promise<number> {
     );
     target = await bootstrap(apiUrl, { label: 'e2e' });
     console.log(`Bootstrapped project ${target.projectId} on ${apiUrl} in ${Date.now() - t0} ms`);
+    if (args.contract) process.env['TILEDESK_CONTRACT_URL'] = apiUrl;
   } else {
     target = targetFromEnv(process.env);
   }
@@ -115,6 +119,9 @@ async function main(): Promise<number> {
     ...(args.grep ? { grep: args.grep } : {}),
   });
   mocha.addFile(resolve(__dirname, 'loop.e2e.ts'));
+  if (args.bootstrap && args.contract) {
+    mocha.addFile(resolve(__dirname, '..', 'contract', 'standin-contract.test.ts'));
+  }
   const failures = await new Promise<number>((done) => mocha.run(done));
   for (const [name, ms] of timings) console.log(`  ${name}: ${(ms / 1000).toFixed(1)} s`);
   console.log(`test:e2e total ${((Date.now() - t0) / 1000).toFixed(1)} s, ${failures} failure(s)`);
