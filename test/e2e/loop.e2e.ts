@@ -103,6 +103,12 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
           const res = await user.say(sample!.messagesUrl, text);
           expect(res.status, `the bot answered "${text}" with HTTP ${res.status}`).to.be.below(300);
         },
+        /** The user opens the chat (Web Chat's conversationUpdate): the bot greets first. */
+        join: () =>
+          user.send(sample!.messagesUrl, {
+            type: 'conversationUpdate',
+            membersAdded: [{ id: userId, name: USER_NAME }],
+          }),
         texts: () => channel.texts(id),
         /** Waits until the user has received `n` texts in all; returns them. */
         received: (n: number) => channel.waitForTexts(id, n, STEP_MS),
@@ -182,6 +188,23 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
       expect(request.channel?.name).to.equal('botframework');
       expect(request.requester?.uuid_user).to.equal(userSender);
       if (target.departmentId) expect(request.department?._id).to.equal(target.departmentId);
+    });
+
+    it('a bot greeting before the first user message opens the request and is mirrored first', async () => {
+      const c = conversation('greeting');
+      await c.join();
+      await c.received(1);
+      await c.say('hi');
+      const texts = await c.received(2);
+      expect(texts[1]).to.equal('Echo: hi');
+      const messages = await visibleMessages(c.requestId(), 3);
+      expect(messages.map((m) => [m.senderFullname, m.text])).to.deep.equal([
+        [BOT_NAME, texts[0]],
+        [USER_NAME, 'hi'],
+        [BOT_NAME, 'Echo: hi'],
+      ]);
+      const request = await requestWhen(c.requestId(), 'unrouted', (r) => r.status === 50);
+      expect(request.requester?.uuid_user).to.equal(messages[1]!.sender);
     });
 
     it('hands off by keyword; relays agent text, image and buttons, not a private note; the user talks to the agent; close; the bot is back with a new request', async () => {
