@@ -19,6 +19,7 @@ const VOLATILE_NUMBERS = new Set([
   'waiting_time',
   'ticket_id',
   'number_assigned_requests',
+  'waiting_time_avg',
   '__v',
   'versions',
 ]);

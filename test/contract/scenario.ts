@@ -180,6 +180,10 @@ export async function runScenario(
     body: { event: 'request.create', target },
   });
 
+  // The queued notice's average wait (GET publicanalytics/waiting/current, no auth needed).
+  const waiting = `${p}/publicanalytics/waiting/current`;
+  await step('waiting time: no request yet', 'GET', waiting, { token: admin });
+
   // --- a request created by its first message, kept unrouted (status 50) ------------------
   const channel = { name: 'botframework' };
   const mirrored = (text: string, extra: Record<string, unknown> = {}) => ({
@@ -214,6 +218,14 @@ export async function runScenario(
   await step('attributes: why', 'PATCH', req(main, '/attributes'), {
     token: admin,
     body: { bf_handoff: { trigger: 'keyword', keyword: 'human' } },
+  });
+  await step('title: PATCH the request', 'PATCH', req(main), {
+    token: admin,
+    body: { first_text: 'I want a human' },
+  });
+  await step('title: unknown request', 'PATCH', req(`${main}-404`), {
+    token: admin,
+    body: { first_text: 'x' },
   });
   await step('route: PUT agent', 'PUT', req(main, '/agent'), { token: admin, body: {} });
   await step('agent: text', 'POST', req(main, '/messages'), {
@@ -295,6 +307,12 @@ export async function runScenario(
     token: agent,
     body: { member: agentId },
   });
+  await step('waiting time: requests without one', 'GET', waiting);
+  await step('agent: reply naming its sender', 'POST', req(queued, '/messages'), {
+    token: agent,
+    body: { text: 'Sorry for the wait', sender: agentId },
+  });
+  await step('waiting time: after a reply', 'GET', waiting);
   await step('agent: closes the queued one', 'PUT', req(queued, '/close'), {
     token: agent,
     body: {},

@@ -208,6 +208,37 @@ describe('TiledeskStandIn — as the real server does it (contract findings)', (
     );
   });
 
+  it('PATCH …/requests/:id emits request.update (404 "Request not found"); the waiting time comes from the requests; a reply naming its sender sets it, then request.update', async () => {
+    await start(false);
+    const waiting = () =>
+      rest.ok<unknown[]>('GET', `/${s.projectId}/publicanalytics/waiting/current`);
+    expect(await waiting()).to.deep.equal([]);
+    const rid = newRequestId(s.projectId);
+    await open(rid);
+    expect(await waiting()).to.deep.equal([{ _id: s.projectId, waiting_time_avg: null }]);
+    const titled = await rest.ok('PATCH', `/${s.projectId}/requests/${rid}`, {
+      token: admin,
+      body: { first_text: 'My invoice', unknown: 'ignored' },
+    });
+    expect(titled).to.include({ first_text: 'My invoice' }).and.not.have.property('unknown');
+    const missing = await rest.call('PATCH', `/${s.projectId}/requests/${rid}-x`, {
+      token: admin,
+      body: { first_text: 'x' },
+    });
+    expect([missing.status, missing.body]).to.deep.equal([
+      404,
+      { success: false, msg: 'Request not found' },
+    ]);
+    await rest.ok('PUT', `/${s.projectId}/requests/${rid}/agent`, { token: admin, body: {} });
+    await rest.ok('POST', messages(rid), { token: agent, body: { text: 'hi', sender: ANNA.id } });
+    await s.waitFor(() => payloads('request.update').length === 3);
+    const events = target.received.map((r) => r.envelope.hook.event).slice(-2);
+    expect(events).to.deep.equal(['message.create.request.channel.botframework', 'request.update']);
+    expect(payloads('request.update')[2]).to.have.property('waiting_time').that.is.a('number');
+    const [row] = (await waiting()) as { waiting_time_avg: unknown }[];
+    expect(row?.waiting_time_avg).to.be.a('number');
+  });
+
   it('401s: "Unauthorized" without Content-Type; signinWithCustomToken without a challenge; a new subscription shows global: false', async () => {
     await start(false);
     const route = await rest.call('GET', messages('x'), { authorization: 'Bearer x' });

@@ -190,12 +190,31 @@ export class Conversations {
     else if (action === 'close') this.close(request, message.sender);
   }
 
-  /** updateWaitingTimeByRequestId: first reply of a participant. */
+  /**
+   * updateWaitingTimeByRequestId (`S:services/requestService.js#L1282-1345`): the first reply of
+   * a participant sets `first_response_at` and `waiting_time`, then `request.update`.
+   */
   participantReplied(request: StandInRequest, sender: string): void {
     if (!request.participants.includes(sender) || request.first_response_at !== undefined) return;
     const now = Date.now();
     request.first_response_at = new Date(now).toISOString();
     request.waiting_time = now - Date.parse(request.createdAt);
+    this.touch(request);
+    this.emitRequest('request.update', request);
+  }
+
+  /**
+   * `PATCH /{p}/requests/{id}` (`S:routes/request.js#L222-325`): sets the listed fields that are
+   * truthy in the body (`first_text`, `subject`, `tags`, `priority`, `status`, …), ignores the
+   * rest, and emits `request.update`.
+   */
+  patch(request: StandInRequest, body: Record<string, unknown>): StandInRequest {
+    const allowed = ['first_text', 'subject', 'tags', 'priority', 'status', 'language', 'rating'];
+    const target = request as unknown as Record<string, unknown>;
+    for (const key of allowed) if (body[key]) target[key] = body[key];
+    this.touch(request);
+    this.emitRequest('request.update', request);
+    return request;
   }
 
   /**

@@ -185,7 +185,10 @@ export class TiledeskStandIn {
   }
 
   /** Same path as `PUT /{p}/requests/{id}/close` with closed_by = the agent. */
-  /** What `GET publicanalytics/waiting/current` reports (ms); none by default. */
+  /**
+   * What `GET publicanalytics/waiting/current` reports (ms); by default (undefined) the average
+   * `waiting_time` of the requests of the last 4 hours, as the real server computes it.
+   */
   setWaitingTime(ms: number | undefined): void {
     this.store.waitingTimeAvgMs = ms;
   }

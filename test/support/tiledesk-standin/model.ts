@@ -25,7 +25,7 @@ export const DEFAULT_AGENT: StandInAgent = {
 };
 
 export class Store {
-  /** What `GET publicanalytics/waiting/current` reports (ms); none by default. */
+  /** What `GET publicanalytics/waiting/current` reports (ms); computed when undefined. */
   waitingTimeAvgMs: number | undefined;
   readonly users = new Map<string, StandInUserDoc>();
   /** Key: 'u:' + id_user or 'x:' + uuid_user. */

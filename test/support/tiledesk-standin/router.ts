@@ -50,14 +50,14 @@ export class Router {
     if (first !== this.store.projectId)
       return json(400, { error: 'Project not found with id: ' + first });
     // `S:app.js#L621`: mounted without authentication; `S:routes/public-analytics.js#L9-37`:
-    // the average `waiting_time` of the last 4 hours, `[]` when there is none.
+    // `$avg` of `waiting_time` over the project's requests created in the last 4 hours: `[]`
+    // without such requests, `waiting_time_avg: null` when none of them has one (yet).
     if (second === 'publicanalytics') {
       const [, , a, b, extra] = ctx.segments;
       if (ctx.method !== 'GET' || a !== 'waiting' || b !== 'current' || extra !== undefined) {
         return notFound(ctx);
       }
-      const avg = this.store.waitingTimeAvgMs;
-      return json(200, avg === undefined ? [] : [{ _id: first, waiting_time_avg: avg }]);
+      return json(200, this.waitingTime(first));
     }
     // `/:projectid/departments` has its own auth checks; `GET /:id` has none (routes/department.js).
     if (second === 'departments') return this.department(ctx) ?? notFound(ctx);
@@ -84,6 +84,19 @@ export class Router {
           : this.requests.handle(ctx);
     }
     return reply ?? notFound(ctx);
+  }
+
+  private waitingTime(projectId: string): unknown[] {
+    const set = this.store.waitingTimeAvgMs;
+    if (set !== undefined) return [{ _id: projectId, waiting_time_avg: set }];
+    const since = Date.now() - 4 * 3600 * 1000;
+    const recent = [...this.store.requests.values()].filter(
+      (r) => Date.parse(r.createdAt) >= since,
+    );
+    if (recent.length === 0) return [];
+    const times = recent.flatMap((r) => (r.waiting_time === undefined ? [] : [r.waiting_time]));
+    const avg = times.length === 0 ? null : times.reduce((a, b) => a + b, 0) / times.length;
+    return [{ _id: projectId, waiting_time_avg: avg }];
   }
 
   /**

@@ -56,9 +56,7 @@ export class MessageRoutes {
 
     if (existing) {
       // §3.3: the sender of an existing request is not checked; closed requests are not reopened.
-      // The first reply of a participant sets the waiting time only when it names its `sender`
-      // (S:routes/message.js#L276: `participants.indexOf(req.body.sender)`).
-      if (sender !== undefined) this.conv.participantReplied(existing, sender);
+      const named = sender;
       sender ??= p.id;
       const message = this.conv.addMessage(
         existing,
@@ -71,6 +69,9 @@ export class MessageRoutes {
         },
         true,
       );
+      // After the message: the first reply of a participant sets the waiting time, only when
+      // it names its `sender` (S:routes/message.js#L276: `participants.indexOf(req.body.sender)`).
+      if (named !== undefined) this.conv.participantReplied(existing, named);
       return json(200, { ...message, request: requestJson(existing) });
     }
 

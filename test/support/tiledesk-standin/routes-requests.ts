@@ -45,7 +45,9 @@ export class RequestRoutes {
       case 'get':
         return request ? json(200, requestJson(request)) : NOT_FOUND;
       case 'patch':
-        return request ? json(200, requestJson(patch(request, bodyRecord(ctx)))) : NOT_FOUND;
+        return request
+          ? json(200, requestJson(this.conv.patch(request, bodyRecord(ctx))))
+          : json(404, { success: false, msg: 'Request not found' });
       case 'agent':
         return request ? json(200, requestJson(this.conv.route(request))) : NOT_FOUND;
       case 'close':
@@ -117,15 +119,4 @@ export class RequestRoutes {
       requests: mine.slice(page * limit, page * limit + limit),
     });
   }
-}
-
-/**
- * `S:routes/request.js#L222-300`: sets only the listed fields that are truthy in the body
- * (`first_text`, `subject`, `tags`, `priority`, `status`, …); anything else is ignored.
- */
-function patch(request: StandInRequest, body: Record<string, unknown>): StandInRequest {
-  const allowed = ['first_text', 'subject', 'tags', 'priority', 'status', 'language', 'rating'];
-  const target = request as unknown as Record<string, unknown>;
-  for (const key of allowed) if (body[key]) target[key] = body[key];
-  return request;
 }
