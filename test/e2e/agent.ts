@@ -37,6 +37,7 @@ export class TiledeskActor {
   readonly rest: Rest;
   private token: string | undefined;
   private id: string | undefined;
+  private fullName = '';
 
   constructor(
     private readonly target: E2eTarget,
@@ -51,7 +52,15 @@ export class TiledeskActor {
     const res = await this.rest.ok('POST', '/auth/signin', { body: this.account });
     this.token = field(res, 'token').replace(/^JWT\s+/i, '');
     this.id = field(res['user'], '_id');
+    const user = res['user'] as { firstname?: string; lastname?: string };
+    this.fullName = [user.firstname, user.lastname].filter(Boolean).join(' ');
     return this;
+  }
+
+  /** "Firstname Lastname", as Tiledesk spells it (and the user is told it). */
+  get name(): string {
+    if (!this.id) throw new Error('not signed in');
+    return this.fullName;
   }
 
   get userId(): string {
@@ -95,12 +104,25 @@ export class TiledeskActor {
     return res.body as WireMessage[];
   }
 
-  /** Sends a message as the agent console's REST twin would (sender = this user). */
+  /**
+   * Sends a message as the agent console does: naming its sender, which is what lets Tiledesk
+   * record the agent's first response time (and so the project's average wait).
+   */
   async send(requestId: string, message: Record<string, unknown>): Promise<WireMessage> {
     return this.rest.ok<WireMessage>('POST', this.requestPath(requestId, '/messages'), {
       ...this.auth,
-      body: message,
+      body: { sender: this.userId, ...message },
     });
+  }
+
+  /** The project's average wait of the last 4 hours in ms, as the queued notice reads it. */
+  async averageWaitMs(): Promise<number | undefined> {
+    const rows = await this.rest.ok<{ waiting_time_avg?: unknown }[]>(
+      'GET',
+      this.path('/publicanalytics/waiting/current'),
+    );
+    const avg = rows[0]?.waiting_time_avg;
+    return typeof avg === 'number' ? avg : undefined;
   }
 
   say(requestId: string, text: string): Promise<WireMessage> {

@@ -19,6 +19,12 @@ const CONNECTING = 'Connecting you to a human agent…';
 const QUEUED =
   'All our agents are busy right now. Stay here: an agent will answer as soon as one is free.';
 const CLOSED = 'The agent has closed the chat. You are back with the bot.';
+const LEFT = 'You have left the chat with the agent. I am here again: how can I help?';
+const QUEUE_TIMEOUT =
+  'Sorry, no agent was free to take your chat. You can keep chatting with me, or ask again later.';
+const INACTIVITY =
+  'The chat with the agent was closed because nobody wrote for a while. You are back with the bot.';
+const END_CHAT = 'End chat';
 const BACK = "I'm back. Anything else I can repeat for you?";
 const BOT_NAME = 'Echo Bot';
 const USER_NAME = 'Ada Lovelace';
@@ -32,6 +38,7 @@ if (!context) {
   });
 } else {
   for (const mode of context.modes) suite(context.target, mode, context.timings);
+  timeouts(context.target, context.modes[0]!, context.timings);
 }
 
 function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, number>): void {
@@ -66,9 +73,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
         const wanted = ['message.create.request.channel.botframework', 'request.close'];
         return wanted.every((e) => events.includes(e)) ? true : undefined;
       });
-      const profile = await agent.rest.ok('POST', '/auth/signin', { body: target.agent });
-      const user = profile['user'] as { firstname?: string; lastname?: string };
-      agentName = [user.firstname, user.lastname].filter(Boolean).join(' ');
+      agentName = agent.name;
     });
 
     afterEach(function () {
@@ -217,6 +222,20 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
         trigger: 'keyword',
         keyword: 'human',
       });
+      // Titled with the user's first words before routing; the agent sees what the user was told
+      // ("connecting" as the bot's line, the joined notice as an info line); the notices offer
+      // the user the End chat button.
+      expect(request.first_text).to.equal('hi');
+      const lines = await eventually('the notices in the transcript', async () => {
+        const all = await admin.messages(c.requestId());
+        return all.some((m) => m.text === joined(agentName)) ? all : undefined;
+      });
+      const kind = (text: string) => {
+        const m = lines.find((l) => l.text === text);
+        return m && (m.attributes?.['subtype'] === 'info' ? 'info' : m.senderFullname);
+      };
+      expect([kind(CONNECTING), kind(joined(agentName))]).to.deep.equal([BOT_NAME, 'info']);
+      expect(c.activities().slice(1).map(buttonTitles)).to.deep.equal([[END_CHAT], [END_CHAT]]);
 
       const rid = c.requestId();
       const image = `http://127.0.0.1:9/e2e/label-${c.id}.png`;
@@ -319,12 +338,18 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
       const c = conversation('queued');
       await agent.setAvailable(false);
       try {
+        // The agent named its sender in the earlier tests, so Tiledesk knows an average wait.
+        const wait = await agent.averageWaitMs();
         await c.say('operator please');
-        expect(await c.received(2)).to.deep.equal([CONNECTING, QUEUED]);
+        expect(await c.received(2)).to.deep.equal([CONNECTING, queuedText(wait)]);
         const queued = await requestWhen(c.requestId(), 'queued', (r) => r.status === 100);
         expect(queued.participants).to.deep.equal([]);
         await c.say('still waiting');
-        await visibleMessages(c.requestId(), 3); // operator please, connecting, still waiting
+        await eventually('the user still waiting, in Tiledesk', async () =>
+          (await admin.messages(c.requestId())).some((m) => m.text === 'still waiting')
+            ? true
+            : undefined,
+        );
         expect(c.texts()).to.have.length(2); // the bot stays silent while queued
       } finally {
         await agent.setAvailable(true);
@@ -338,7 +363,134 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
       ]);
       await closesAndBotIsBack(c);
     });
+
+    it('the user leaves, by phrase or with the End chat button: told, the request closed, the bot back; a late agent message never reaches them', async () => {
+      for (const [name, leave] of [
+        ['leave-phrase', 'End chat!'],
+        ['leave-button', END_CHAT], // what the button sends (imBack)
+      ] as const) {
+        const c = conversation(name);
+        await c.say('hi');
+        await c.say('I want to talk to a human please');
+        await handedOff(c, ['Echo: hi']);
+        await c.say(leave);
+        expect((await c.received(5)).slice(3)).to.deep.equal([LEFT, BACK]);
+        await requestWhen(c.requestId(), 'closed', (r) => r.status === 1000);
+        const transcript = (await admin.messages(c.requestId())).map((m) => m.text);
+        expect(transcript).to.include.members([leave, LEFT]);
+        await agent.say(c.requestId(), 'Are you still there?');
+        await c.say('hello again');
+        expect((await c.received(6)).slice(5)).to.deep.equal(['Echo: hello again']);
+        expect(c.texts()).to.not.include('Are you still there?');
+      }
+    });
   });
+}
+
+/**
+ * Timeouts, once (they do not depend on the identity mode): a second sample with limits of
+ * seconds and a short periodic pass (TILEDESK_TEST_LEASE_MS), against the same Tiledesk.
+ */
+function timeouts(target: E2eTarget, mode: IdentityMode, timings: Map<string, number>): void {
+  describe(`handoff timeouts against ${target.apiUrl} (short limits)`, function () {
+    this.timeout(90_000);
+    const admin = new TiledeskActor(target, target.admin);
+    const agent = new TiledeskActor(target, target.agent);
+    const channel = new FakeChannel();
+    let sample: SampleProcess | undefined;
+    let webhookUrl = '';
+    let started = 0;
+
+    before(async () => {
+      started = Date.now();
+      await channel.start();
+      await admin.signIn();
+      await agent.signIn();
+      await agent.setAvailable(true);
+      const port = target.botPort || (await freePort());
+      webhookUrl = target.webhookUrl ?? `http://127.0.0.1:${port}/api/tiledesk`;
+      sample = await startSampleProcess({
+        name: 'sample-timeouts',
+        env: {
+          ...sampleEnv(target, mode, port, webhookUrl),
+          TiledeskQueueTimeoutMs: '2000',
+          TiledeskInactivityTimeoutMs: '3000',
+          TiledeskCatchUpIntervalMs: '500',
+          TILEDESK_TEST_LEASE_MS: '1500', // the periodic pass runs every 0.5 s
+        },
+        echo: process.env['TILEDESK_E2E_ECHO'] === '1',
+      });
+      await eventually('the webhook subscriptions', async () =>
+        (await admin.subscriptions()).some((s) => s.target === webhookUrl) ? true : undefined,
+      );
+    });
+    afterEach(function () {
+      if (this.currentTest?.state === 'failed' && sample) {
+        process.stderr.write(`--- sample bot output (timeouts) ---\n${sample.output.join('')}\n`);
+      }
+    });
+    after(async () => {
+      for (const s of await admin.subscriptions().catch(() => [])) {
+        if (s.target === webhookUrl) await admin.deleteSubscription(s._id).catch(() => undefined);
+      }
+      await sample?.stop();
+      await channel.stop();
+      await agent.setAvailable(true).catch(() => undefined);
+      timings.set('timeouts', Date.now() - started);
+    });
+
+    const user = (name: string) => {
+      const id = `e2e-timeouts-${name}-${randomBytes(4).toString('hex')}`;
+      const u = channel.user(id, `user-${id}`, USER_NAME);
+      const requestId = requestIdFor(target.projectId, conversationKey('webchat', id), 0);
+      return {
+        requestId,
+        say: (text: string) => u.say(sample!.messagesUrl, text),
+        received: (n: number) => channel.waitForTexts(id, n, STEP_MS),
+      };
+    };
+    const closed = (requestId: string) =>
+      eventually('the request closed in Tiledesk', async () =>
+        (await admin.request(requestId))?.status === 1000 ? true : undefined,
+      );
+
+    it('queue timeout: nobody takes the chat; the user is told, the request closed, the bot back', async () => {
+      const u = user('queue');
+      await agent.setAvailable(false);
+      try {
+        const wait = await agent.averageWaitMs();
+        await u.say('human');
+        expect(await u.received(2)).to.deep.equal([CONNECTING, queuedText(wait)]);
+        expect((await u.received(4)).slice(2)).to.deep.equal([QUEUE_TIMEOUT, BACK]);
+        await closed(u.requestId);
+      } finally {
+        await agent.setAvailable(true);
+      }
+      await u.say('ok');
+      expect((await u.received(5))[4]).to.equal('Echo: ok');
+    });
+
+    it('inactivity: an assigned chat where nobody writes is closed; both sides told', async () => {
+      const u = user('idle');
+      await u.say('human');
+      expect(await u.received(4)).to.deep.equal([CONNECTING, joined(agent.name), INACTIVITY, BACK]);
+      await closed(u.requestId);
+      const transcript = await admin.messages(u.requestId);
+      const told = transcript.find((m) => m.text === INACTIVITY);
+      expect(told?.attributes?.['subtype']).to.equal('info');
+    });
+  });
+}
+
+function queuedText(waitMs: number | undefined): string {
+  if (waitMs === undefined || waitMs <= 0) return QUEUED;
+  return `${QUEUED} The current wait is about ${Math.max(1, Math.round(waitMs / 60_000))} min.`;
+}
+
+function buttonTitles(a: ReceivedActivity): (string | undefined)[] {
+  const actions = (a.activity['suggestedActions'] as { actions?: { title?: string }[] } | undefined)
+    ?.actions;
+  return actions?.map((b) => b.title) ?? [];
 }
 
 function sampleEnv(
