@@ -114,6 +114,22 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
             type: 'conversationUpdate',
             membersAdded: [{ id: userId, name: USER_NAME }],
           }),
+        /**
+         * Says `text` and waits until Tiledesk has it and the bot's answer: the pace of a person,
+         * who reads the answer before typing again. (A message sent within a few milliseconds of
+         * the previous turn's answer can be mirrored before it when it starts a handoff: a
+         * package defect reported with issue 14, not what this suite is about.)
+         */
+        sayMirrored: async (text: string, answer: string) => {
+          const res = await user.say(sample!.messagesUrl, text);
+          expect(res.status).to.be.below(300);
+          await eventually(`"${text}" and "${answer}" in Tiledesk`, async () => {
+            const texts = (await admin.messages(requestIdFor(target.projectId, convKey, 0))).map(
+              (m) => m.text,
+            );
+            return texts.includes(text) && texts.includes(answer) ? true : undefined;
+          });
+        },
         texts: () => channel.texts(id),
         /** Waits until the user has received `n` texts in all; returns them. */
         received: (n: number) => channel.waitForTexts(id, n, STEP_MS),
@@ -214,7 +230,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
 
     it('hands off by keyword; relays agent text, image and buttons, not a private note; the user talks to the agent; close; the bot is back with a new request', async () => {
       const c = conversation('keyword');
-      await c.say('hi');
+      await c.sayMirrored('hi', 'Echo: hi');
       await c.say('I want to talk to a human');
       const request = await handedOff(c, ['Echo: hi']);
       expect(request.participants).to.deep.equal([agent.userId]);
@@ -312,7 +328,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
 
     it('hands off on the handoff.initiate event the bot sends', async () => {
       const c = conversation('event');
-      await c.say('hi');
+      await c.sayMirrored('hi', 'Echo: hi');
       await c.say('[event] a billing question');
       const request = await handedOff(c, ['Echo: hi', 'Let me find a person for you.'], false);
       expect(request.attributes?.['bf_handoff']).to.deep.include({
@@ -370,7 +386,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
         ['leave-button', END_CHAT], // what the button sends (imBack)
       ] as const) {
         const c = conversation(name);
-        await c.say('hi');
+        await c.sayMirrored('hi', 'Echo: hi');
         await c.say('I want to talk to a human please');
         await handedOff(c, ['Echo: hi']);
         await c.say(leave);
