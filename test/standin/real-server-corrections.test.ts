@@ -239,6 +239,31 @@ describe('TiledeskStandIn — as the real server does it (contract findings)', (
     expect(row?.waiting_time_avg).to.be.a('number');
   });
 
+  it('profile photos: an upload (files bucket) is served at /files, not /images; an older one (images) at both', async () => {
+    await start(false);
+    const path = (id: string) =>
+      encodeURIComponent(`uploads/users/${id}/images/thumbnails_200_200-photo.jpg`);
+    const status = async (route: string, id: string) =>
+      (await rest.call('GET', `${route}?path=${path(id)}`)).status;
+    expect([await status('/files', ANNA.id), await status('/images', ANNA.id)]).to.deep.equal([
+      404, 404,
+    ]);
+    const uploaded = await rest.call('POST', `/${s.projectId}/files/users/photo`, {
+      token: agent,
+      body: {},
+    });
+    expect(uploaded.status).to.equal(201);
+    expect(uploaded.body).to.include({ thumbnail: path(ANNA.id) });
+    expect([await status('/files', ANNA.id), await status('/images', ANNA.id)]).to.deep.equal([
+      200, 404,
+    ]);
+    s.setUserPhoto(s.adminUserId, true, 'images');
+    expect([
+      await status('/files', s.adminUserId),
+      await status('/images', s.adminUserId),
+    ]).to.deep.equal([200, 200]);
+  });
+
   it('401s: "Unauthorized" without Content-Type; signinWithCustomToken without a challenge; a new subscription shows global: false', async () => {
     await start(false);
     const route = await rest.call('GET', messages('x'), { authorization: 'Bearer x' });

@@ -13,7 +13,7 @@ import { AuthRoutes } from './routes-auth';
 import { MessageRoutes } from './routes-messages';
 import { RequestRoutes } from './routes-requests';
 import { SubscriptionRoutes } from './routes-subscriptions';
-import { Photos } from './photos';
+import { type PhotoBucket, Photos } from './photos';
 import { HttpFront } from './server';
 import type {
   StandInCall,
@@ -223,9 +223,12 @@ export class TiledeskStandIn {
     return clone(event);
   }
 
-  /** The user uploaded a profile photo (or removed it): `GET /images?path=…` serves it. */
-  setUserPhoto(userId: string, has: boolean): void {
-    this.photos.set(userId, has);
+  /**
+   * The user has a profile photo (or removed it): uploaded on 2.19.16 (`files`, the default,
+   * served at `GET /files?path=…`) or kept by an older server (`images`, served at both).
+   */
+  setUserPhoto(userId: string, has: boolean, bucket: PhotoBucket = 'files'): void {
+    this.photos.set(userId, has, bucket);
   }
 
   /** Also accepts the admin account's id (`adminUserId`): available admins are routable (§7). */

@@ -43,7 +43,8 @@ export class Router {
     if (first === 'projects') {
       return this.publicProject(ctx) ?? this.projectDetail(ctx) ?? notFound(ctx);
     }
-    if (first === 'images') return this.photos?.handle(ctx) ?? notFound(ctx);
+    if (first === 'images') return this.photos?.images(ctx) ?? notFound(ctx);
+    if (first === 'files') return this.photos?.files(ctx) ?? notFound(ctx);
 
     // projectSetter (`S:app.js#L464-512`) runs before authentication.
     if (!isValidObjectId(first)) return json(400, { error: 'Invalid project id: ' + first });
@@ -61,7 +62,18 @@ export class Router {
     }
     // `/:projectid/departments` has its own auth checks; `GET /:id` has none (routes/department.js).
     if (second === 'departments') return this.department(ctx) ?? notFound(ctx);
-    if (second !== 'requests' && second !== 'subscriptions' && second !== 'project_users') {
+    const upload =
+      second === 'files' &&
+      ctx.method === 'POST' &&
+      ctx.segments.length === 4 &&
+      ctx.segments[2] === 'users' &&
+      ctx.segments[3] === 'photo';
+    if (
+      second !== 'requests' &&
+      second !== 'subscriptions' &&
+      second !== 'project_users' &&
+      !upload
+    ) {
       return notFound(ctx);
     }
 
@@ -72,7 +84,11 @@ export class Router {
     ctx.principal = authn.principal;
 
     let reply: Reply | undefined;
-    if (second === 'project_users') {
+    if (upload) {
+      // hasRoleOrTypes('agent', ['bot', 'subscription']) (`S:routes/filesp.js#L303-307`)
+      const denied = this.auth.authorize(ctx, 'agent', true);
+      reply = denied ?? this.photos?.upload(authn.principal.id);
+    } else if (second === 'project_users') {
       reply = this.ownProjectUser(ctx);
     } else if (second === 'subscriptions') {
       reply = this.subscriptions.handle(ctx);
