@@ -44,9 +44,15 @@ export const EVENTS = [
   'message.create.request.channel.botframework',
   'request.close',
   'request.update',
+  'event.emit.typing.start',
 ] as const;
 
 const BOT_SENDER = `bot_${'b0'.repeat(12)}`;
+/** A 1×1 PNG (the server makes a 200×200 thumbnail of it). */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 /**
  * `expected`: deliveries per step seen on the other backend, so that a step waits for late ones
@@ -228,6 +234,27 @@ export async function runScenario(
     body: { first_text: 'x' },
   });
   await step('route: PUT agent', 'PUT', req(main, '/agent'), { token: admin, body: {} });
+  // The agent's photo, as the user's side looks it up (no token), before and after an upload.
+  const photo = encodeURIComponent(`uploads/users/${agentId}/images/thumbnails_200_200-photo.jpg`);
+  await step('photo: none yet (/files)', 'GET', `/files?path=${photo}`);
+  await step('photo: none yet (/images)', 'GET', `/images?path=${photo}`);
+  const form = new FormData();
+  form.append('file', new Blob([PNG], { type: 'image/png' }), 'photo.png');
+  await step('photo: the agent uploads one', 'POST', `${p}/files/users/photo`, {
+    token: agent,
+    form,
+  });
+  await step('photo: uploaded (/files)', 'GET', `/files?path=${photo}`);
+  await step('photo: uploaded (/images)', 'GET', `/images?path=${photo}`);
+  // An agent typing: the event the console's chat engine reports (here through REST).
+  await step('typing: the agent types', 'POST', `${p}/events`, {
+    token: agent,
+    body: {
+      name: 'typing.start',
+      attributes: { recipient_id: main, writer_id: agentId, data: { name: 'Anna' } },
+    },
+  });
+  await step('event: no name', 'POST', `${p}/events`, { token: agent, body: {} });
   await step('agent: text', 'POST', req(main, '/messages'), {
     token: agent,
     body: { text: "Hello, I'm Anna." },

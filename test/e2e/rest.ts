@@ -6,7 +6,7 @@
 
 export interface RestResponse {
   status: number;
-  /** Parsed JSON when the server answered JSON, else the text. */
+  /** Parsed JSON when the server answered JSON, `'<image>'` for an image, else the text. */
   body: unknown;
   headers: Headers;
 }
@@ -17,6 +17,8 @@ export interface CallOptions {
   /** Raw `Authorization` header value (sign-in variants). */
   authorization?: string;
   body?: unknown;
+  /** A multipart body instead (uploads). */
+  form?: FormData;
   /** Give up after this long (a Tiledesk route that never answers exists, §3.3). Default 15 s. */
   timeoutMs?: number;
 }
@@ -26,18 +28,23 @@ export class Rest {
 
   async call(method: string, path: string, o: CallOptions = {}): Promise<RestResponse> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (o.body !== undefined) headers['content-type'] = 'application/json';
+    if (o.body !== undefined && !o.form) headers['content-type'] = 'application/json';
     if (o.authorization !== undefined) headers['authorization'] = o.authorization;
     else if (o.token !== undefined) headers['authorization'] = withScheme(o.token);
     const res = await fetch(this.baseUrl + path, {
       method,
       headers,
-      ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+      ...(o.form ? { body: o.form } : o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
       signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
     });
+    const type = res.headers.get('content-type') ?? '';
+    if (type.startsWith('image/')) {
+      await res.arrayBuffer();
+      return { status: res.status, body: '<image>', headers: res.headers };
+    }
     const text = await res.text();
     let body: unknown = text;
-    if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') {
+    if (type.includes('json') && text !== '') {
       try {
         body = JSON.parse(text) as unknown;
       } catch {

@@ -264,6 +264,37 @@ describe('TiledeskStandIn — as the real server does it (contract findings)', (
     ]).to.deep.equal([200, 200]);
   });
 
+  it('POST /{p}/events: 422 without a name; answers the saved event, delivers it populated with the caller as user', async () => {
+    await start(false);
+    const rid = newRequestId(s.projectId);
+    await open(rid);
+    await rest.ok('POST', `/${s.projectId}/subscriptions`, {
+      token: admin,
+      body: { event: 'event.emit.typing.start', target: target.url() },
+    });
+    expect(
+      (await rest.call('POST', `/${s.projectId}/events`, { token: agent, body: {} })).status,
+    ).to.equal(422);
+    const attributes = { recipient_id: rid, writer_id: ANNA.id, data: { name: 'Anna' } };
+    const saved = await rest.ok('POST', `/${s.projectId}/events`, {
+      token: agent,
+      body: { name: 'typing.start', attributes },
+    });
+    expect(saved)
+      .to.include({ name: 'typing.start', status: 'stardard' })
+      .and.not.have.property('id');
+    expect(saved['project_user']).to.be.a('string');
+    await s.waitFor(() => target.ofEvent('event.emit.typing.start').length === 1);
+    const delivered = target.ofEvent('event.emit.typing.start')[0]!.envelope.payload;
+    expect(delivered).to.include({ id: saved['_id'] }).and.deep.include({ attributes });
+    const pu = delivered['project_user'] as Record<string, unknown>;
+    expect(pu).to.include({ id_user: pu['id_user'], isAuthenticated: true });
+    expect(pu['id_user'])
+      .to.include({ _id: ANNA.id, firstname: 'Anna' })
+      .and.not.have.property('id');
+    expect(delivered['user']).to.include({ _id: ANNA.id, email: ANNA.email });
+  });
+
   it('401s: "Unauthorized" without Content-Type; signinWithCustomToken without a challenge; a new subscription shows global: false', async () => {
     await start(false);
     const route = await rest.call('GET', messages('x'), { authorization: 'Bearer x' });

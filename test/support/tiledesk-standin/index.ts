@@ -90,6 +90,7 @@ export class TiledeskStandIn {
       new RequestRoutes(this.store, auth, this.conv),
       new SubscriptionRoutes(this.store, auth),
       this.photos,
+      (events, payload) => this.hooks.emit(events, payload),
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }

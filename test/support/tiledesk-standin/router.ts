@@ -4,6 +4,7 @@ import type { Ctx, Reply } from './http-util';
 import { json } from './http-util';
 import { ADMIN_USER_ID, type Store } from './model';
 import type { Photos } from './photos';
+import { restEvent } from './typing';
 import { projectUserJson } from './request-doc';
 import type { AuthRoutes } from './routes-auth';
 import type { MessageRoutes } from './routes-messages';
@@ -26,6 +27,8 @@ export class Router {
     private readonly requests: RequestRoutes,
     private readonly subscriptions: SubscriptionRoutes,
     private readonly photos?: Photos,
+    /** Webhook deliveries of events the router itself handles (`POST /{p}/events`). */
+    private readonly emit?: (events: readonly string[], payload: () => unknown) => void,
   ) {}
 
   handle(ctx: Ctx): Reply {
@@ -68,11 +71,13 @@ export class Router {
       ctx.segments.length === 4 &&
       ctx.segments[2] === 'users' &&
       ctx.segments[3] === 'photo';
+    const event = second === 'events' && ctx.method === 'POST' && ctx.segments.length === 2;
     if (
       second !== 'requests' &&
       second !== 'subscriptions' &&
       second !== 'project_users' &&
-      !upload
+      !upload &&
+      !event
     ) {
       return notFound(ctx);
     }
@@ -84,7 +89,9 @@ export class Router {
     ctx.principal = authn.principal;
 
     let reply: Reply | undefined;
-    if (upload) {
+    if (event) {
+      reply = this.event(ctx);
+    } else if (upload) {
       // hasRoleOrTypes('agent', ['bot', 'subscription']) (`S:routes/filesp.js#L303-307`)
       const denied = this.auth.authorize(ctx, 'agent', true);
       reply = denied ?? this.photos?.upload(authn.principal.id);
@@ -167,6 +174,34 @@ export class Router {
     const dep = id === 'default' ? this.store.defaultDepartment : this.store.departments.get(id);
     if (!dep) return json(404, { success: false, msg: 'Object not found.' });
     return json(200, { ...dep, id: dep._id, hasBot: dep.id_bot !== undefined });
+  }
+
+  /** `req.user`: a Tiledesk user's document, or an end user's (or a token's) claims. */
+  private caller(ctx: Ctx): Record<string, unknown> | undefined {
+    const p = ctx.principal;
+    if (!p) return undefined;
+    const user = p.type === 'user' ? this.store.users.get(p.id) : undefined;
+    return user ? { ...user } : p.claims;
+  }
+
+  /** `POST /{p}/events` (see `restEvent`). */
+  private event(ctx: Ctx): Reply {
+    const denied = this.auth.authorize(ctx, 'guest', true);
+    if (denied) return denied;
+    const body = (ctx.body ?? {}) as { name?: unknown; attributes?: unknown };
+    if (typeof body.name !== 'string' || body.name === '') {
+      return json(422, { errors: [{ msg: 'Invalid value', param: 'name', location: 'body' }] });
+    }
+    const { saved, delivered } = restEvent(
+      this.store,
+      body.name,
+      body.attributes,
+      ctx.projectUser,
+      ctx.principal?.id ?? 'system',
+      this.caller(ctx),
+    );
+    this.emit?.(['event.emit', `event.emit.${body.name}`], () => delivered);
+    return json(200, saved);
   }
 
   /**
