@@ -68,7 +68,12 @@ describe('contract: the stand-in against the real Tiledesk server', function () 
       await standin.stop();
     }
     // Named like the stand-in's accounts, so names compare equal.
-    const target = await bootstrap(url!, { label: 'contract', adminName: ['Admin', 'Standin'] });
+    // No photo yet: the sequence uploads the agent's photo itself.
+    const target = await bootstrap(url!, {
+      label: 'contract',
+      adminName: ['Admin', 'Standin'],
+      agentPhoto: false,
+    });
     const expected = new Map([...fake.steps].map(([step, s]) => [step, s.order.length]));
     const real = await observe(
       {

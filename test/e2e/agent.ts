@@ -115,6 +115,33 @@ export class TiledeskActor {
     });
   }
 
+  /** What the agent console reports while the agent types (`POST /{p}/events typing.start`). */
+  async typing(requestId: string): Promise<void> {
+    await this.rest.ok('POST', this.path('/events'), {
+      ...this.auth,
+      body: {
+        name: 'typing.start',
+        attributes: { recipient_id: requestId, writer_id: this.userId, data: { name: this.name } },
+      },
+    });
+  }
+
+  /**
+   * The public URL of this user's Tiledesk photo, or undefined when they have none: where
+   * Tiledesk serves it without a token (`/files?path=`, then the older `/images?path=`).
+   */
+  async photoUrl(): Promise<string | undefined> {
+    const file = encodeURIComponent(
+      `uploads/users/${this.userId}/images/thumbnails_200_200-photo.jpg`,
+    );
+    for (const route of ['/files', '/images']) {
+      const res = await this.rest.call('GET', `${route}?path=${file}`);
+      if (res.status === 200 && res.body === '<image>')
+        return `${this.rest.baseUrl}${route}?path=${file}`;
+    }
+    return undefined;
+  }
+
   /** The project's average wait of the last 4 hours in ms, as the queued notice reads it. */
   async averageWaitMs(): Promise<number | undefined> {
     const rows = await this.rest.ok<{ waiting_time_avg?: unknown }[]>(

@@ -16,6 +16,8 @@ export interface BootstrapOptions {
   agentName?: [string, string];
   /** The bot's admin account's first and last name. */
   adminName?: [string, string];
+  /** Give the agent a profile photo (default true). */
+  agentPhoto?: boolean;
 }
 
 export async function bootstrap(apiUrl: string, o: BootstrapOptions): Promise<E2eTarget> {
@@ -44,6 +46,12 @@ export async function bootstrap(apiUrl: string, o: BootstrapOptions): Promise<E2
     token: adminToken,
     body: { email: agent.email, role: 'agent', user_available: true },
   });
+  if (o.agentPhoto ?? true) {
+    // The agent has a profile photo, as agents set in the dashboard (the user sees it).
+    const form = new FormData();
+    form.append('file', new Blob([PNG], { type: 'image/png' }), 'photo.png');
+    await rest.ok('POST', `${p}/files/users/photo`, { token: await signIn(rest, agent), form });
+  }
   // The owner is an available agent-type user too: routing could pick the bot's own account.
   await rest.ok('PUT', `${p}/project_users/`, {
     token: adminToken,
@@ -60,6 +68,12 @@ export async function bootstrap(apiUrl: string, o: BootstrapOptions): Promise<E2
     botPort: 0,
   };
 }
+
+/** A 1×1 PNG (the server makes its 200×200 thumbnail). */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
 
 function account(local: string): E2eAccount {
   return { email: `${local}@e2e.example.com`, password: randomBytes(12).toString('base64url') };

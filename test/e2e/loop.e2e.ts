@@ -254,6 +254,11 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
       expect(c.activities().slice(1).map(buttonTitles)).to.deep.equal([[END_CHAT], [END_CHAT]]);
 
       const rid = c.requestId();
+      // The agent types (what the console's chat engine reports): the user sees them typing.
+      await agent.typing(rid);
+      await eventually('a typing indicator at the user', () =>
+        channel.activities(c.id).some((a) => a.type === 'typing') ? true : undefined,
+      );
       const image = `http://127.0.0.1:9/e2e/label-${c.id}.png`;
       await agent.say(rid, `Hello, I'm ${agentName}.`);
       await agent.note(rid, 'Private: check the VIP list first');
@@ -283,12 +288,19 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
         c.activities().some((a) => a.text === 'Did that help?') ? true : undefined,
       );
       const fromAgent = c.activities().slice(3); // Echo: hi, connecting, joined
+      // The agent's name opens their turn (TiledeskAgentPrefix); their Tiledesk photo, when
+      // they have one (--bootstrap uploads one), is on each message.
       expect(fromAgent.map((a) => a.text)).to.deep.equal([
-        `Hello, I'm ${agentName}.`,
+        `${agentName}: Hello, I'm ${agentName}.`,
         'Your shipping label',
         'Did that help?',
       ]);
-      for (const a of fromAgent) expect(nameOf(a)).to.equal(agentName);
+      const photo = await agent.photoUrl();
+      for (const a of fromAgent) {
+        expect(nameOf(a)).to.equal(agentName);
+        expect(avatarOf(a)).to.equal(photo);
+      }
+      if (photo) expect((await fetch(photo)).headers.get('content-type')).to.match(/^image\//);
       expect(fromAgent[1]!.activity['attachments']).to.deep.equal([
         { contentType: 'image/png', contentUrl: image },
       ]);
@@ -375,7 +387,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
       await agent.say(c.requestId(), 'Sorry for the wait!');
       expect((await c.received(4)).slice(2)).to.deep.equal([
         joined(agentName),
-        'Sorry for the wait!',
+        `${agentName}: Sorry for the wait!`,
       ]);
       await closesAndBotIsBack(c);
     });
@@ -542,6 +554,11 @@ function joined(agentName: string): string {
 function isVisible(m: WireMessage): boolean {
   const subtype = m.attributes?.['subtype'];
   return m.sender !== 'system' && subtype !== 'info' && subtype !== 'info/support';
+}
+
+function avatarOf(a: ReceivedActivity): string | undefined {
+  const from = a.activity['from'] as { properties?: { avatarUrl?: string } } | undefined;
+  return from?.properties?.avatarUrl;
 }
 
 function nameOf(a: ReceivedActivity): string | undefined {
