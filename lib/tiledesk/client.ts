@@ -196,15 +196,25 @@ export class TiledeskClient implements TiledeskApi {
   }
 
   /**
-   * Tiledesk keeps a profile photo at a fixed path and serves it without a token
-   * (`GET /images?path=uploads/users/<id>/images/thumbnails_200_200-photo.jpg`,
-   * `S:routes/images.js#L476`, uploaded by `S:routes/filesp.js#L303-371`); nothing else tells
-   * whether there is one, so this asks for it: 404 → none. The dashboard and the widget build
-   * the same URL.
+   * Tiledesk keeps a profile photo at a fixed path,
+   * `uploads/users/<id>/images/thumbnails_200_200-photo.jpg`, and serves it without a token;
+   * nothing else tells whether there is one, so this asks for it: 404 → none. Where: 2.19.16
+   * stores an upload (`POST /{p}/files/users/photo`, `S:routes/filesp.js#L303-371`) in the
+   * `files` bucket, which `GET /files?path=` serves (falling back to the older `images` bucket,
+   * `S:routes/files.js#L73-115`), while `GET /images?path=` reads only the `images` bucket
+   * (`S:routes/images.js#L476`), where servers before the `files` bucket kept photos. So
+   * `/files` first, `/images` when that finds nothing.
    */
   async userPhotoUrl(userId: string): Promise<string | undefined> {
-    const file = `uploads/users/${userId}/images/thumbnails_200_200-photo.jpg`;
-    const path = `/images?path=${encodeURIComponent(file)}`;
+    const file = encodeURIComponent(`uploads/users/${userId}/images/thumbnails_200_200-photo.jpg`);
+    return (
+      (await this.photoAt(`/files?path=${file}`)) ?? (await this.photoAt(`/images?path=${file}`))
+    );
+  }
+
+  /** The URL when `path` serves an image, `undefined` when it answers 404 or no image. */
+  private async photoAt(path: string): Promise<string | undefined> {
+    const route = path.slice(0, path.indexOf('?'));
     let response: AxiosResponse<unknown>;
     try {
       response = await this.http.request({
@@ -217,11 +227,11 @@ export class TiledeskClient implements TiledeskApi {
         maxContentLength: 5 * 1024 * 1024,
       });
     } catch (err) {
-      throw toNetworkError('GET', '/images', err);
+      throw toNetworkError('GET', route, err);
     }
     if (response.status === 404) return undefined;
     if (response.status < 200 || response.status >= 300) {
-      throw httpError('GET', '/images', response);
+      throw httpError('GET', route, response);
     }
     const type = AxiosHeaders.from(response.headers as Record<string, string>).get('content-type');
     // A 200 that is not an image (a proxy's page) is no photo either.

@@ -17,6 +17,8 @@ function portSetting(value: string | undefined): number {
  * `TILEDESK_TEST_LEASE_MS` shortens the outbox/claim lease and the heartbeat (a third of it) from
  * 60 s, so a killed instance is noticed within seconds; `TILEDESK_TEST_INSTANCE_ID` names this
  * instance in storage (leases, claims, `tiledesk/instances`) instead of a random UUID.
+ * `TILEDESK_TEST_TRIGGERS=1` (test/e2e) adds the intent, event and code-API handoff triggers
+ * (`[intent] …`, `[event] …`, `[api] …`; see ./server.ts and ./bot.ts).
  */
 function testOnlyOptions(env: NodeJS.ProcessEnv): SampleTestOptions {
   const options: SampleTestOptions = {};
@@ -30,6 +32,7 @@ function testOnlyOptions(env: NodeJS.ProcessEnv): SampleTestOptions {
   }
   const id = env['TILEDESK_TEST_INSTANCE_ID']?.trim();
   if (id) options.instanceId = id;
+  if (env['TILEDESK_TEST_TRIGGERS'] === '1') options.triggers = true;
   return options;
 }
 

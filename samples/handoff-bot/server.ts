@@ -2,11 +2,12 @@ import {
   CloudAdapter,
   ConfigurationBotFrameworkAuthentication,
   type ConfigurationBotFrameworkAuthenticationOptions,
+  type RecognizerResult,
   type TurnContext,
 } from 'botbuilder';
 import type { AddressInfo } from 'node:net';
 import { TiledeskHandoff } from '../../lib';
-import type { AppSettings, TiledeskHandoffOptions } from '../../lib';
+import type { AppSettings, HandoffRecognizer, TiledeskHandoffOptions } from '../../lib';
 import { EchoBot } from './bot';
 import { sampleStorage } from './storage';
 import { createRequire } from 'node:module';
@@ -34,8 +35,23 @@ export interface SampleServer {
   stop(): Promise<void>;
 }
 
-/** Test-only: advanced middleware options the multi-process tests set (see ./index.ts). */
-export type SampleTestOptions = Pick<TiledeskHandoffOptions, 'leaseMs' | 'instanceId'>;
+/**
+ * Test-only (see ./index.ts): advanced middleware options the multi-process tests set, and
+ * `triggers`, the other handoff triggers the end-to-end suite drives: an intent (a recognizer
+ * that scores `Handoff` 0.9 for `[intent] …`), the `handoff.initiate` event and the code API.
+ */
+export type SampleTestOptions = Pick<TiledeskHandoffOptions, 'leaseMs' | 'instanceId'> & {
+  triggers?: boolean;
+};
+
+const testRecognizer: HandoffRecognizer = {
+  recognize: async (context) => {
+    const text = context.activity.text ?? '';
+    const intents: RecognizerResult['intents'] = {};
+    if (/^\[intent\]/.test(text)) intents['Handoff'] = { score: 0.9 };
+    return { text, intents };
+  },
+};
 
 /**
  * The whole sample bot: CloudAdapter + restify + the Tiledesk middleware, from app settings.
@@ -47,8 +63,9 @@ export async function startSampleServer(
   settings: AppSettings | ((botUrl: string) => AppSettings),
   port: number,
   host = '127.0.0.1',
-  testOnly: SampleTestOptions = {},
+  { triggers, ...advanced }: SampleTestOptions = {},
 ): Promise<SampleServer> {
+  const testOnly = triggers ? { ...advanced, recognizer: testRecognizer } : advanced;
   const server = restify.createServer();
   server.use(restify.plugins.bodyParser());
   await new Promise<void>((resolve) => server.listen(port, host, resolve));
@@ -68,7 +85,11 @@ export async function startSampleServer(
     console.error('[sample] turn failed:', error.message);
     await context.sendActivity('Sorry, something went wrong.');
   };
-  const bot = new EchoBot();
+  const bot = new EchoBot(
+    triggers
+      ? { handoff: (context, why): Promise<boolean> => tiledesk.handoff(context, why) }
+      : undefined,
+  );
   server.post('/api/messages', async (req, res) => {
     await adapter.process(req as never, res as never, (context) => bot.run(context));
   });

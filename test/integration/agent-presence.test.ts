@@ -35,7 +35,7 @@ const AGENTS: StandInAgent[] = [
 ];
 
 const photoUrl = (h: Harness, userId: string) =>
-  `${h.standin.url}/images?path=${encodeURIComponent(`uploads/users/${userId}/images/thumbnails_200_200-photo.jpg`)}`;
+  `${h.standin.url}/files?path=${encodeURIComponent(`uploads/users/${userId}/images/thumbnails_200_200-photo.jpg`)}`;
 
 /** Real time, plus an offset a test moves forward (the typing rate limit reads `now()`). */
 function offsetClock(): { clock: Clock; advance(ms: number): void } {
@@ -175,7 +175,7 @@ for (const binding of BINDINGS)
     describe('the agent in `from`', () => {
       it('has the agent’s name and, when Tiledesk has one, photo (looked up once per agent); the id stays the bot’s', async () => {
         h = await start();
-        h.standin.setUserPhoto(ANNA, true);
+        h.standin.setUserPhoto(ANNA, true); // uploaded on 2.19.16: served at /files only
         const c = await withAnna('conv-from');
         await c.agent('Hi Ada.');
         await c.agent('One moment.');
@@ -192,8 +192,9 @@ for (const binding of BINDINGS)
         expect(second).to.deep.include({ id: 'bot', name: 'Anna Rossi', ...avatar });
         expect(marco).to.deep.include({ id: 'bot', name: 'Marco Bianchi' });
         expect(marco).to.not.have.property('properties');
-        const lookups = h.standin.calls.filter((call) => call.path.startsWith('/images?'));
-        expect(lookups.map((call) => call.status)).to.deep.equal([200, 404]);
+        const lookups = (route: string) =>
+          h.standin.calls.filter((call) => call.path.startsWith(route)).map((call) => call.status);
+        expect([lookups('/files?'), lookups('/images?')]).to.deep.equal([[200, 404], [404]]);
       });
     });
 

@@ -206,7 +206,7 @@ describe('TiledeskStandIn', () => {
       ).to.equal(401);
     });
 
-    it('Bearer or missing Authorization → 401 plain text with WWW-Authenticate', async () => {
+    it('Bearer or missing Authorization → 401 "Unauthorized" (no Content-Type) with WWW-Authenticate', async () => {
       const { auth } = await endUser();
       for (const header of [auth.replace(/^JWT/, 'Bearer'), undefined]) {
         const res = await call(
@@ -216,7 +216,7 @@ describe('TiledeskStandIn', () => {
         );
         expect(res.status).to.equal(401);
         expect(res.data).to.equal('Unauthorized');
-        expect(String(res.headers['content-type'])).to.match(/^text\/plain/);
+        expect(res.headers['content-type']).to.equal(undefined); // passport: res.end() only
         expect(res.headers['www-authenticate']).to.equal('Basic realm="Users"');
       }
     });
@@ -513,7 +513,7 @@ describe('TiledeskStandIn', () => {
       });
     });
 
-    it('PUT /agent with nobody available → 100; a second unchanged route emits nothing', async () => {
+    it('PUT /agent with nobody available → 100; a second, unchanged route emits request.update again', async () => {
       const admin = await adminAuth();
       await subscribe(admin, 'request.update');
       s.setAgentAvailable(ANNA, false);
@@ -524,9 +524,12 @@ describe('TiledeskStandIn', () => {
       expect(rec(first.data)).to.include({ status: 100 });
       expect(rec(first.data)['participants']).to.deep.equal([]);
       await call('PUT', `/${s.projectId}/requests/${rid}/agent`, { auth: admin });
-      await s.waitFor(() => target.received.length >= 1);
+      // 2.19.16 emits it even when nothing changed (verified against the real server).
+      await s.waitFor(() => target.ofEvent('request.update').length >= 2);
       await new Promise((r) => setTimeout(r, 30));
-      expect(target.ofEvent('request.update')).to.have.length(1);
+      expect(
+        target.ofEvent('request.update').map((d) => d.envelope.payload['status']),
+      ).to.deep.equal([100, 100]);
       expect(labelKeys(rid)).to.deep.equal([undefined]);
       expect(
         (await call('PUT', `/${s.projectId}/requests/nope/agent`, { auth: admin })).status,

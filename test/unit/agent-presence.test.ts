@@ -229,12 +229,16 @@ describe('TiledeskClient.userPhotoUrl', () => {
     });
     return { c, urls };
   }
-  const url = `${API}/images?path=uploads%2Fusers%2F${ANNA}%2Fimages%2Fthumbnails_200_200-photo.jpg`;
+  const file = `uploads%2Fusers%2F${ANNA}%2Fimages%2Fthumbnails_200_200-photo.jpg`;
 
-  it('answers the fixed photo URL when Tiledesk serves an image there', async () => {
+  it('answers the fixed photo URL when Tiledesk serves an image there (/files first)', async () => {
     const { c, urls } = client(200, 'image/jpeg');
-    expect(await c.userPhotoUrl(ANNA)).to.equal(url);
-    expect(urls).to.deep.equal([url]);
+    expect(await c.userPhotoUrl(ANNA)).to.equal(`${API}/files?path=${file}`);
+    expect(urls).to.deep.equal([`${API}/files?path=${file}`]);
+    // 404 there: the older /images is asked too (tiledesk-client.test.ts has the details).
+    const none = client(404, 'application/json');
+    expect(await none.c.userPhotoUrl(ANNA)).to.equal(undefined);
+    expect(none.urls).to.deep.equal([`${API}/files?path=${file}`, `${API}/images?path=${file}`]);
   });
 
   it('404, or something that is not an image: no photo; 5xx: an error', async () => {

@@ -513,6 +513,48 @@ describe('TiledeskClient', () => {
     });
   });
 
+  describe('userPhotoUrl: the public URL that serves the photo (/files, then /images)', () => {
+    const USER = '6b0beb078ab5914d39f5faf1';
+    const FILE = encodeURIComponent(`uploads/users/${USER}/images/thumbnails_200_200-photo.jpg`);
+    const image = {
+      status: 200,
+      data: Buffer.from('png'),
+      headers: { 'content-type': 'image/png' },
+    };
+    const missing = { status: 404, data: { success: false, msg: 'Image not found.' } };
+
+    it('a photo uploaded on 2.19.16 (files bucket): found at /files, which /images never serves', async () => {
+      const { client, seen } = harness((c) =>
+        axios.getUri(c).includes('/files?') ? image : missing,
+      );
+      expect(await client.userPhotoUrl(USER)).to.equal(`${API}/files?path=${FILE}`);
+      expect(seen.map((s) => [s.method, s.url, s.authorization])).to.deep.equal([
+        ['get', `${API}/files?path=${FILE}`, undefined],
+      ]);
+    });
+
+    it('an older server or photo (images bucket only): found at /images after /files said 404', async () => {
+      const { client, seen } = harness((c) =>
+        axios.getUri(c).includes('/images?') ? image : missing,
+      );
+      expect(await client.userPhotoUrl(USER)).to.equal(`${API}/images?path=${FILE}`);
+      expect(seen.map((s) => s.url)).to.deep.equal([
+        `${API}/files?path=${FILE}`,
+        `${API}/images?path=${FILE}`,
+      ]);
+    });
+
+    it('no photo: undefined after both; a 200 that is no image counts as none; a 500 is an error', async () => {
+      expect(await harness(missing).client.userPhotoUrl(USER)).to.equal(undefined);
+      const page = { status: 200, data: '<html>', headers: { 'content-type': 'text/html' } };
+      expect(await harness(page).client.userPhotoUrl(USER)).to.equal(undefined);
+      const err = await harness({ status: 500, data: {} })
+        .client.userPhotoUrl(USER)
+        .catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(TiledeskApiError).and.include({ status: 500, path: '/files' });
+    });
+  });
+
   describe('parseRetryAfter', () => {
     const now = Date.parse('2026-11-26T14:00:00.000Z');
     const cases: { value: unknown; expected: number | undefined }[] = [

@@ -20,10 +20,17 @@ export interface Principal {
   claims: Record<string, unknown>;
 }
 
-/** passport `allFailed`: plain text, not JSON (§1.2). */
-export const UNAUTHORIZED: Reply = text(401, 'Unauthorized', {
-  'WWW-Authenticate': 'Basic realm="Users"',
-});
+/**
+ * passport `allFailed` (§1.2): `res.end('Unauthorized')`, not JSON and without a Content-Type;
+ * `WWW-Authenticate` carries the challenge of the route's strategies (Basic on project routes).
+ */
+export const UNAUTHORIZED: Reply = {
+  status: 401,
+  body: 'Unauthorized',
+  headers: { 'WWW-Authenticate': 'Basic realm="Users"' },
+};
+/** The same from `passport.authenticate('jwt')` alone (signinWithCustomToken): no challenge. */
+export const UNAUTHORIZED_JWT_ONLY: Reply = { status: 401, body: 'Unauthorized' };
 const NOT_MEMBER = json(403, { success: false, msg: 'you dont belong to the project.' });
 const WRONG_ROLE = json(403, { success: false, msg: 'you dont have the required role.' });
 
@@ -116,7 +123,7 @@ export class Auth {
     const colon = decoded.indexOf(':');
     if (colon < 0) return { reply: text(400, 'Bad Request') }; // malformed Basic header → 400 (§1.2)
     const user = this.store.userByEmail(decoded.slice(0, colon));
-    if (!user || !this.isAdmin(user._id) || decoded.slice(colon + 1) !== this.adminPassword) {
+    if (!user || !this.passwordOk(user._id, decoded.slice(colon + 1))) {
       return { reply: UNAUTHORIZED };
     }
     const claims = { ...user };
@@ -127,6 +134,12 @@ export class Auth {
 
   isAdmin(userId: string): boolean {
     return this.store.projectUserById(userId)?.role === 'admin';
+  }
+
+  /** The admin account's password, or an agent's when it was given one. */
+  passwordOk(userId: string, password: string): boolean {
+    const expected = this.isAdmin(userId) ? this.adminPassword : this.store.passwords.get(userId);
+    return expected !== undefined && password === expected;
   }
 
   /** The passport verify callback: by `sub` (`S:middleware/passport.js#L244-380`). */

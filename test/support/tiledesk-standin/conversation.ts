@@ -7,7 +7,13 @@ import type { Store } from './model';
 import type { StandInMessage, StandInRequest, StandInUserDoc } from './types';
 import type { WebhookDispatcher } from './webhooks';
 import { chatClosed, memberJoined, touchingOperator, type MessageInput } from './message-builders';
-import { buildRequest, setParticipants, type RequestInput } from './request-doc';
+import {
+  buildRequest,
+  requestJson,
+  requestLean,
+  setParticipants,
+  type RequestInput,
+} from './request-doc';
 import { nowIso, objectId, TimerSet } from './util';
 
 export type { RequestInput } from './request-doc';
@@ -27,6 +33,8 @@ export class Conversations {
     private readonly timers: TimerSet,
     private readonly commandDelayMs: number,
     private readonly labels: Record<string, string>,
+    /** See `StandInOptions.chat21`. */
+    private readonly chat21: boolean,
   ) {}
 
   /** requestService.create (§2.2). Returns the newly assigned agents (announced after the first message). */
@@ -58,28 +66,42 @@ export class Conversations {
   }
 
   /**
-   * requestService.route with nobot (§4.2, §4.3). Unchanged status + participants → no events
-   * (`S:services/requestService.js#L280-300`). Returns the request.
+   * requestService.route with nobot (§4.2, §4.3). 2.19.16 emits `request.update` even when the
+   * routing changes nothing (`S:services/requestService.js#L270-337`, "to allow clients to
+   * receive the request populated"); only the announcements need a newly assigned agent.
    */
   route(request: StandInRequest): StandInRequest {
-    const beforeStatus = request.status;
-    const beforeParticipants = request.participants;
     const joined = this.assign(request);
-    const same =
-      beforeStatus === request.status &&
-      beforeParticipants.length === request.participants.length &&
-      beforeParticipants.every((p, i) => request.participants[i] === p);
-    if (same) return request;
     this.touch(request);
     this.emitRequest('request.update', request);
     this.announce(request, joined);
     return request;
   }
 
+  /**
+   * `POST …/participants {member}` (requestService.addParticipantByRequestId): an agent joins
+   * (the dashboard's JOIN). Status 200, `request.update`, then what `announce` says. A member
+   * already there changes nothing and emits nothing.
+   */
+  addParticipant(request: StandInRequest, member: string): StandInRequest {
+    if (request.participants.includes(member)) return request;
+    setParticipants(this.store, request, [...request.participants, member]);
+    request.status = 200;
+    request.assigned_at = nowIso();
+    this.touch(request);
+    this.emitRequest('request.update', request);
+    const user = this.store.users.get(member);
+    this.announce(request, user ? [user] : []);
+    return request;
+  }
+
   /** TOUCHING_OPERATOR (server) then chat21's "<firstname> added to group" (§4.2 step 4). */
   announce(request: StandInRequest, joined: StandInUserDoc[]): void {
     if (joined.length === 0) return;
-    if (request.status === 200) this.addMessage(request, touchingOperator(request, joined), false);
+    if (request.status === 200) {
+      this.addMessage(request, touchingOperator(request, joined, request.language), false);
+    }
+    if (!this.chat21) return;
     for (const a of joined) this.addMessage(request, memberJoined(a), true);
   }
 
@@ -106,18 +128,20 @@ export class Conversations {
       __v: 0,
     };
     this.store.messagesOf(request.request_id).push(message);
-    if (lastMessage) {
-      request.attributes['last_message'] = { ...message };
-      request.updatedAt = at;
-    }
+    // The payload's request is read lean before `attributes.last_message` is written: it shows
+    // the previous message (S:routes/message.js#L271 updates without waiting).
     this.hooks.emit(
       [
         'message.create',
         ...channelEvent('message.create.request.channel.', request.channel.name),
         ...channelEvent('message.create.channel.', message.channel.name),
       ],
-      () => ({ ...message, request }),
+      () => ({ ...message, request: requestLean(request) }),
     );
+    if (lastMessage) {
+      request.attributes['last_message'] = { ...message };
+      request.updatedAt = at;
+    }
     this.afterCreate(request, message);
     return message;
   }
@@ -140,7 +164,11 @@ export class Conversations {
   private afterCreate(request: StandInRequest, message: StandInMessage): void {
     if (message.status === 200) {
       this.timers.soon(() => this.received(message));
-    } else if (message.status === 0 && request.request_id.startsWith('support-group')) {
+    } else if (
+      this.chat21 &&
+      message.status === 0 &&
+      request.request_id.startsWith('support-group')
+    ) {
       this.timers.after(this.commandDelayMs, () => {
         message.status = 200;
         message.updatedAt = nowIso();
@@ -162,35 +190,58 @@ export class Conversations {
     else if (action === 'close') this.close(request, message.sender);
   }
 
-  /** updateWaitingTimeByRequestId: first reply of a participant. */
+  /**
+   * updateWaitingTimeByRequestId (`S:services/requestService.js#L1282-1345`): the first reply of
+   * a participant sets `first_response_at` and `waiting_time`, then `request.update`.
+   */
   participantReplied(request: StandInRequest, sender: string): void {
     if (!request.participants.includes(sender) || request.first_response_at !== undefined) return;
     const now = Date.now();
     request.first_response_at = new Date(now).toISOString();
     request.waiting_time = now - Date.parse(request.createdAt);
+    this.touch(request);
+    this.emitRequest('request.update', request);
   }
 
-  /** closeRequestByRequestId (§2.4): already closed → only request.close + another "Chat closed". */
+  /**
+   * `PATCH /{p}/requests/{id}` (`S:routes/request.js#L222-325`): sets the listed fields that are
+   * truthy in the body (`first_text`, `subject`, `tags`, `priority`, `status`, …), ignores the
+   * rest, and emits `request.update`.
+   */
+  patch(request: StandInRequest, body: Record<string, unknown>): StandInRequest {
+    const allowed = ['first_text', 'subject', 'tags', 'priority', 'status', 'language', 'rating'];
+    const target = request as unknown as Record<string, unknown>;
+    for (const key of allowed) if (body[key]) target[key] = body[key];
+    this.touch(request);
+    this.emitRequest('request.update', request);
+    return request;
+  }
+
+  /**
+   * closeRequestByRequestId (§2.4): `changeStatusByRequestId` emits `request.update` with status
+   * 1000 before transcript, closed_at/by and duration are set; `request.close` has them.
+   * Already closed → only request.close + another "Chat closed".
+   */
   close(request: StandInRequest, closedBy: string): StandInRequest {
     if (request.status !== CLOSED) {
       const now = Date.now();
       request.status = CLOSED;
+      this.touch(request);
+      this.emitRequest('request.update', request);
       request.transcript = this.transcript(request.request_id);
       request.closed_at = new Date(now).toISOString();
       request.closed_by = closedBy;
       request.duration = now - Date.parse(request.createdAt);
-      this.touch(request);
-      this.emitRequest('request.update', request);
     }
     const messages = [...this.store.messagesOf(request.request_id)].sort((a, b) =>
       a.updatedAt < b.updatedAt ? -1 : a.updatedAt > b.updatedAt ? 1 : 0,
     );
     this.hooks.emit(['request.close'], () => ({
-      ...request,
+      ...requestJson(request),
       messages,
       transcript: request.transcript,
     }));
-    this.addMessage(request, chatClosed(), false);
+    this.addMessage(request, chatClosed(request.language), false);
     return request;
   }
 
@@ -218,6 +269,6 @@ export class Conversations {
   }
 
   private emitRequest(event: string, request: StandInRequest): void {
-    this.hooks.emit([event], () => request);
+    this.hooks.emit([event], () => requestJson(request));
   }
 }

@@ -6,7 +6,7 @@ import { isRecord } from './util';
 /** What a route handler produces; the server applies faults/latency and writes it. */
 export type Reply =
   /** `body` is serialised when the reply is built, so later state changes cannot leak into it. */
-  | { status: number; body: string; contentType: string; headers?: Record<string, string> }
+  | { status: number; body: string; contentType?: string; headers?: Record<string, string> }
   /** Never answer (reproduces a server-side hang, §3.3 pitfall). */
   | { hang: true };
 

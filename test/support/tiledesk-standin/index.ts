@@ -13,7 +13,7 @@ import { AuthRoutes } from './routes-auth';
 import { MessageRoutes } from './routes-messages';
 import { RequestRoutes } from './routes-requests';
 import { SubscriptionRoutes } from './routes-subscriptions';
-import { Photos } from './photos';
+import { type PhotoBucket, Photos } from './photos';
 import { HttpFront } from './server';
 import type {
   StandInCall,
@@ -80,15 +80,17 @@ export class TiledeskStandIn {
       this.timers,
       options.commandDelayMs ?? 20,
       options.labels ?? {},
+      options.chat21 ?? true,
     );
     const router = new Router(
       this.store,
       auth,
-      new AuthRoutes(this.store, auth, this.admin.password),
+      new AuthRoutes(this.store, auth),
       new MessageRoutes(this.store, auth, this.conv),
       new RequestRoutes(this.store, auth, this.conv),
       new SubscriptionRoutes(this.store, auth),
       this.photos,
+      (events, payload) => this.hooks.emit(events, payload),
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }
@@ -184,7 +186,10 @@ export class TiledeskStandIn {
   }
 
   /** Same path as `PUT /{p}/requests/{id}/close` with closed_by = the agent. */
-  /** What `GET publicanalytics/waiting/current` reports (ms); none by default. */
+  /**
+   * What `GET publicanalytics/waiting/current` reports (ms); by default (undefined) the average
+   * `waiting_time` of the requests of the last 4 hours, as the real server computes it.
+   */
   setWaitingTime(ms: number | undefined): void {
     this.store.waitingTimeAvgMs = ms;
   }
@@ -219,9 +224,12 @@ export class TiledeskStandIn {
     return clone(event);
   }
 
-  /** The user uploaded a profile photo (or removed it): `GET /images?path=…` serves it. */
-  setUserPhoto(userId: string, has: boolean): void {
-    this.photos.set(userId, has);
+  /**
+   * The user has a profile photo (or removed it): uploaded on 2.19.16 (`files`, the default,
+   * served at `GET /files?path=…`) or kept by an older server (`images`, served at both).
+   */
+  setUserPhoto(userId: string, has: boolean, bucket: PhotoBucket = 'files'): void {
+    this.photos.set(userId, has, bucket);
   }
 
   /** Also accepts the admin account's id (`adminUserId`): available admins are routable (§7). */

@@ -17,11 +17,17 @@ export interface MessageInput {
   createdBy: string;
 }
 
+/**
+ * A server (conciergeBot) message. `language`: the request's language, which 2.19.16 passes in
+ * the `metadata` position of `messageService.send` (`S:pubmodules/rules/conciergeBot.js#L240-250,
+ * #L363-374`): such messages carry `metadata: "<language>"` and no `language`.
+ */
 function system(
   senderFullname: string,
   status: number,
   text: string,
   attributes: Record<string, unknown>,
+  language?: string,
 ): MessageInput {
   return {
     sender: 'system',
@@ -29,21 +35,32 @@ function system(
     text,
     status,
     attributes,
+    ...(language !== undefined && { metadata: language }),
     channel: { name: 'chat21' },
     createdBy: 'system',
   };
 }
 
 /** conciergeBot (`S:pubmodules/rules/conciergeBot.js#L168-179,#L326-383`): status 0, "Bot". */
-export function touchingOperator(request: StandInRequest, agents: StandInUserDoc[]): MessageInput {
+export function touchingOperator(
+  request: StandInRequest,
+  agents: StandInUserDoc[],
+  language: string | undefined,
+): MessageInput {
   const subject = (request.first_text || request.subject || '').substring(0, 30);
-  return system('Bot', 0, 'A new support request has been assigned to you: ' + subject, {
-    subtype: 'info',
-    updateconversation: true,
-    updateconversationfor: agents.map((a) => a._id),
-    forcenotification: true,
-    messagelabel: { key: 'TOUCHING_OPERATOR' },
-  });
+  return system(
+    'Bot',
+    0,
+    'A new support request has been assigned to you: ' + subject,
+    {
+      subtype: 'info',
+      updateconversation: true,
+      updateconversationfor: agents.map((a) => a._id),
+      forcenotification: true,
+      messagelabel: { key: 'TOUCHING_OPERATOR' },
+    },
+    language,
+  );
 }
 
 /** chat21-http-server joinGroupMessages (`C21H:chat21Api/index.js#L426-453`): status 200, "System". */
@@ -62,12 +79,14 @@ export function memberJoined(agent: StandInUserDoc): MessageInput {
 }
 
 /** conciergeBot on request.close: status 0, "Bot", `info/support`. */
-export function chatClosed(): MessageInput {
-  return system('Bot', 0, 'Chat closed', {
-    subtype: 'info/support',
-    updateconversation: false,
-    messagelabel: { key: 'CHAT_CLOSED' },
-  });
+export function chatClosed(language: string | undefined): MessageInput {
+  return system(
+    'Bot',
+    0,
+    'Chat closed',
+    { subtype: 'info/support', updateconversation: false, messagelabel: { key: 'CHAT_CLOSED' } },
+    language,
+  );
 }
 
 /** An agent-console message as it comes back through the chat21 webhook: status 200, chat21. */

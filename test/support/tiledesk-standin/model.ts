@@ -25,7 +25,7 @@ export const DEFAULT_AGENT: StandInAgent = {
 };
 
 export class Store {
-  /** What `GET publicanalytics/waiting/current` reports (ms); none by default. */
+  /** What `GET publicanalytics/waiting/current` reports (ms); computed when undefined. */
   waitingTimeAvgMs: number | undefined;
   readonly users = new Map<string, StandInUserDoc>();
   /** Key: 'u:' + id_user or 'x:' + uuid_user. */
@@ -35,6 +35,8 @@ export class Store {
   readonly requests = new Map<string, StandInRequest>();
   readonly messages = new Map<string, StandInMessage[]>();
   readonly subscriptions = new Map<string, StandInSubscription>();
+  /** Passwords of the agents that may sign in (the admin's is kept by Auth). */
+  readonly passwords = new Map<string, string>();
   /** Routing pool in round-robin order: agents, then the admin account. */
   readonly routable: string[] = [];
   readonly defaultDepartment: StandInDepartment;
@@ -58,8 +60,10 @@ export class Store {
     readonly projectName = 'Stand-in project',
   ) {
     this.addUser(ADMIN_USER_ID, admin.email, 'Admin', 'Standin', 'admin', false);
-    for (const a of agents)
+    for (const a of agents) {
       this.addUser(a.id, a.email, a.firstname, a.lastname, 'agent', a.available);
+      if (a.password !== undefined) this.passwords.set(a.id, a.password);
+    }
     this.routable.push(...agents.map((a) => a.id), ADMIN_USER_ID);
     this.defaultDepartment = this.makeDepartment(
       objectId(),
@@ -95,7 +99,8 @@ export class Store {
       updatedAt: at,
       __v: 0,
     });
-    const pu = this.newProjectUser({ id_user: id }, role, 1, id);
+    // Agents are invited by the admin; the admin created the project.
+    const pu = this.newProjectUser({ id_user: id }, role, 1, ADMIN_USER_ID);
     pu.user_available = available;
     this.projectUsers.set('u:' + id, pu);
   }
@@ -118,6 +123,7 @@ export class Store {
       permissions: [],
       status: 'active',
       trashed: false,
+      last_login_at: this.createdAt,
       createdBy: by,
       tags: [],
       createdAt: at,
@@ -201,6 +207,7 @@ export class Store {
         lead_id: leadId,
         fullname,
         ...(email !== undefined && { email }),
+        phone: null,
         id_project: this.projectId,
         createdBy: 'system',
         ...(attributes !== undefined && { attributes }),

@@ -1,6 +1,12 @@
 /** The request document (tiledesk-api.md §2.3, shape of the fixtures' `payload.request`). */
 import type { Store } from './model';
-import type { StandInLead, StandInProjectUser, StandInRequest, StandInUserDoc } from './types';
+import type {
+  StandInDepartment,
+  StandInLead,
+  StandInProjectUser,
+  StandInRequest,
+  StandInUserDoc,
+} from './types';
 import { clone, nowIso, objectId } from './util';
 
 export interface RequestInput {
@@ -26,12 +32,10 @@ export interface RequestInput {
 /** A new, unrouted request (status 100 until the caller decides). */
 export function buildRequest(store: Store, input: RequestInput): StandInRequest {
   const at = nowIso();
-  const id = objectId();
   const department = store.department(input.departmentId);
   const email = input.lead.email;
   return {
-    _id: id,
-    id,
+    _id: objectId(),
     request_id: input.requestId,
     status: 100,
     preflight: input.preflight ?? false,
@@ -46,7 +50,6 @@ export function buildRequest(store: Store, input: RequestInput): StandInRequest 
     tags: [],
     notes: [],
     requester: input.requester,
-    requester_id: input.lead._id,
     lead: input.lead,
     first_text: input.firstText,
     department,
@@ -90,4 +93,43 @@ export function setParticipants(
   request.participatingAgents = request.participantsAgents
     .map((p) => store.users.get(p))
     .filter((u): u is StandInUserDoc => u !== undefined);
+}
+
+/**
+ * The request as the API answers it and `request.*` webhooks carry it: mongoose `toJSON` with
+ * virtuals (`id`, `requester_id`; `id` and `isAuthenticated` on project users, `id` and `hasBot`
+ * on departments). Leads and users have none.
+ */
+export function requestJson(request: StandInRequest): Record<string, unknown> {
+  return {
+    ...requestLean(request),
+    id: request._id,
+    requester: projectUserJson(request.requester),
+    requester_id: request.lead._id,
+    department: departmentJson(request.department),
+    snapshot: {
+      ...request.snapshot,
+      requester: projectUserJson(request.snapshot.requester),
+      department: departmentJson(request.snapshot.department),
+    },
+  };
+}
+
+/**
+ * The request as `message.create` payloads carry it: lean, no virtuals. Empty `attributes` are
+ * left out, as mongoose's `minimize` never stores an empty object.
+ */
+export function requestLean(request: StandInRequest): Record<string, unknown> {
+  if (Object.keys(request.attributes).length > 0) return { ...request };
+  const { attributes: _empty, ...rest } = request;
+  void _empty;
+  return rest;
+}
+
+export function projectUserJson(pu: StandInProjectUser): Record<string, unknown> {
+  return { ...pu, isAuthenticated: pu.role !== 'guest', id: pu._id };
+}
+
+function departmentJson(d: StandInDepartment): Record<string, unknown> {
+  return { ...d, hasBot: d.id_bot !== undefined, id: d._id };
 }

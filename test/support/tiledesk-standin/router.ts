@@ -4,6 +4,8 @@ import type { Ctx, Reply } from './http-util';
 import { json } from './http-util';
 import { ADMIN_USER_ID, type Store } from './model';
 import type { Photos } from './photos';
+import { restEvent } from './typing';
+import { projectUserJson } from './request-doc';
 import type { AuthRoutes } from './routes-auth';
 import type { MessageRoutes } from './routes-messages';
 import type { RequestRoutes } from './routes-requests';
@@ -25,6 +27,8 @@ export class Router {
     private readonly requests: RequestRoutes,
     private readonly subscriptions: SubscriptionRoutes,
     private readonly photos?: Photos,
+    /** Webhook deliveries of events the router itself handles (`POST /{p}/events`). */
+    private readonly emit?: (events: readonly string[], payload: () => unknown) => void,
   ) {}
 
   handle(ctx: Ctx): Reply {
@@ -42,25 +46,41 @@ export class Router {
     if (first === 'projects') {
       return this.publicProject(ctx) ?? this.projectDetail(ctx) ?? notFound(ctx);
     }
-    if (first === 'images') return this.photos?.handle(ctx) ?? notFound(ctx);
+    if (first === 'images') return this.photos?.images(ctx) ?? notFound(ctx);
+    if (first === 'files') return this.photos?.files(ctx) ?? notFound(ctx);
 
     // projectSetter (`S:app.js#L464-512`) runs before authentication.
     if (!isValidObjectId(first)) return json(400, { error: 'Invalid project id: ' + first });
     if (first !== this.store.projectId)
       return json(400, { error: 'Project not found with id: ' + first });
     // `S:app.js#L621`: mounted without authentication; `S:routes/public-analytics.js#L9-37`:
-    // the average `waiting_time` of the last 4 hours, `[]` when there is none.
+    // `$avg` of `waiting_time` over the project's requests created in the last 4 hours: `[]`
+    // without such requests, `waiting_time_avg: null` when none of them has one (yet).
     if (second === 'publicanalytics') {
       const [, , a, b, extra] = ctx.segments;
       if (ctx.method !== 'GET' || a !== 'waiting' || b !== 'current' || extra !== undefined) {
         return notFound(ctx);
       }
-      const avg = this.store.waitingTimeAvgMs;
-      return json(200, avg === undefined ? [] : [{ _id: first, waiting_time_avg: avg }]);
+      return json(200, this.waitingTime(first));
     }
     // `/:projectid/departments` has its own auth checks; `GET /:id` has none (routes/department.js).
     if (second === 'departments') return this.department(ctx) ?? notFound(ctx);
-    if (second !== 'requests' && second !== 'subscriptions') return notFound(ctx);
+    const upload =
+      second === 'files' &&
+      ctx.method === 'POST' &&
+      ctx.segments.length === 4 &&
+      ctx.segments[2] === 'users' &&
+      ctx.segments[3] === 'photo';
+    const event = second === 'events' && ctx.method === 'POST' && ctx.segments.length === 2;
+    if (
+      second !== 'requests' &&
+      second !== 'subscriptions' &&
+      second !== 'project_users' &&
+      !upload &&
+      !event
+    ) {
+      return notFound(ctx);
+    }
 
     const authn = this.auth.authenticate(
       typeof ctx.headers.authorization === 'string' ? ctx.headers.authorization : undefined,
@@ -69,7 +89,15 @@ export class Router {
     ctx.principal = authn.principal;
 
     let reply: Reply | undefined;
-    if (second === 'subscriptions') {
+    if (event) {
+      reply = this.event(ctx);
+    } else if (upload) {
+      // hasRoleOrTypes('agent', ['bot', 'subscription']) (`S:routes/filesp.js#L303-307`)
+      const denied = this.auth.authorize(ctx, 'agent', true);
+      reply = denied ?? this.photos?.upload(authn.principal.id);
+    } else if (second === 'project_users') {
+      reply = this.ownProjectUser(ctx);
+    } else if (second === 'subscriptions') {
       reply = this.subscriptions.handle(ctx);
     } else {
       const [, , requestId, action, extra] = ctx.segments;
@@ -79,6 +107,19 @@ export class Router {
           : this.requests.handle(ctx);
     }
     return reply ?? notFound(ctx);
+  }
+
+  private waitingTime(projectId: string): unknown[] {
+    const set = this.store.waitingTimeAvgMs;
+    if (set !== undefined) return [{ _id: projectId, waiting_time_avg: set }];
+    const since = Date.now() - 4 * 3600 * 1000;
+    const recent = [...this.store.requests.values()].filter(
+      (r) => Date.parse(r.createdAt) >= since,
+    );
+    if (recent.length === 0) return [];
+    const times = recent.flatMap((r) => (r.waiting_time === undefined ? [] : [r.waiting_time]));
+    const avg = times.length === 0 ? null : times.reduce((a, b) => a + b, 0) / times.length;
+    return [{ _id: projectId, waiting_time_avg: avg }];
   }
 
   /**
@@ -133,6 +174,50 @@ export class Router {
     const dep = id === 'default' ? this.store.defaultDepartment : this.store.departments.get(id);
     if (!dep) return json(404, { success: false, msg: 'Object not found.' });
     return json(200, { ...dep, id: dep._id, hasBot: dep.id_bot !== undefined });
+  }
+
+  /** `req.user`: a Tiledesk user's document, or an end user's (or a token's) claims. */
+  private caller(ctx: Ctx): Record<string, unknown> | undefined {
+    const p = ctx.principal;
+    if (!p) return undefined;
+    const user = p.type === 'user' ? this.store.users.get(p.id) : undefined;
+    return user ? { ...user } : p.claims;
+  }
+
+  /** `POST /{p}/events` (see `restEvent`). */
+  private event(ctx: Ctx): Reply {
+    const denied = this.auth.authorize(ctx, 'guest', true);
+    if (denied) return denied;
+    const body = (ctx.body ?? {}) as { name?: unknown; attributes?: unknown };
+    if (typeof body.name !== 'string' || body.name === '') {
+      return json(422, { errors: [{ msg: 'Invalid value', param: 'name', location: 'body' }] });
+    }
+    const { saved, delivered } = restEvent(
+      this.store,
+      body.name,
+      body.attributes,
+      ctx.projectUser,
+      ctx.principal?.id ?? 'system',
+      this.caller(ctx),
+    );
+    this.emit?.(['event.emit', `event.emit.${body.name}`], () => delivered);
+    return json(200, saved);
+  }
+
+  /**
+   * `PUT /{p}/project_users/` (`S:routes/project_user.js#L208-275`): the caller's own project
+   * user (the dashboard's availability switch); answers the updated document.
+   */
+  private ownProjectUser(ctx: Ctx): Reply | undefined {
+    if (ctx.method !== 'PUT' || ctx.segments.length !== 2) return undefined;
+    const denied = this.auth.authorize(ctx, 'agent', false);
+    if (denied) return denied;
+    const pu = ctx.projectUser;
+    if (!pu) return undefined;
+    const available = (ctx.body as { user_available?: unknown } | undefined)?.user_available;
+    if (typeof available === 'boolean') pu.user_available = available;
+    pu.updatedAt = new Date().toISOString();
+    return json(200, projectUserJson(pu));
   }
 
   /** `GET /projects/{p}/isopen`, `GET /projects/{p}/users/availables` — no auth (§1.1). */

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Auth } from './auth';
-import { UNAUTHORIZED } from './auth';
+import { UNAUTHORIZED_JWT_ONLY } from './auth';
 import type { Ctx, Reply } from './http-util';
 import { bodyRecord, json } from './http-util';
 import type { Store } from './model';
@@ -28,7 +28,6 @@ export class AuthRoutes {
   constructor(
     private readonly store: Store,
     private readonly auth: Auth,
-    private readonly adminPassword: string,
   ) {}
 
   handle(ctx: Ctx): Reply | undefined {
@@ -53,11 +52,13 @@ export class AuthRoutes {
     const errors = [];
     if (email === undefined || !EMAIL.test(email)) errors.push(invalid('email', body['email']));
     if (password === undefined) errors.push(invalid('password', body['password']));
-    if (errors.length > 0 || email === undefined) return json(422, { errors });
+    if (errors.length > 0 || email === undefined || password === undefined) {
+      return json(422, { errors });
+    }
     const user = this.store.userByEmail(email);
     if (!user) return json(401, { success: false, msg: 'Authentication failed. User not found.' });
-    // Only the admin account has a password; agents exist for routing only.
-    if (!this.auth.isAdmin(user._id) || password !== this.adminPassword) {
+    // The admin account, and agents configured with a password.
+    if (!this.auth.passwordOk(user._id, password)) {
       return json(401, { success: false, msg: 'Authentication failed. Wrong password.' });
     }
     const token = jwt.sign({ ...user }, this.auth.serverSecret, signOptions('user'));
@@ -104,9 +105,9 @@ export class AuthRoutes {
     const header = str(ctx.headers['authorization']);
     const match = header !== undefined ? /^jwt\s+(\S+)/i.exec(header) : null;
     const token = match?.[1];
-    if (header === undefined || token === undefined) return UNAUTHORIZED;
+    if (header === undefined || token === undefined) return UNAUTHORIZED_JWT_ONLY;
     const v = this.auth.verify(token);
-    if (!v.ok) return UNAUTHORIZED;
+    if (!v.ok) return UNAUTHORIZED_JWT_ONLY;
     const claims = v.claims;
     const aud = str(claims['aud']);
     if (aud === undefined) return json(400, { success: false, msg: 'JWT Aud field is required' });

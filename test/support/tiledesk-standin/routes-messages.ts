@@ -4,6 +4,7 @@ import type { Conversations } from './conversation';
 import type { Ctx, Reply } from './http-util';
 import { bodyRecord, json } from './http-util';
 import type { Store } from './model';
+import { requestJson } from './request-doc';
 import type { StandInProjectUser } from './types';
 import { isRecord, isValidObjectId, nonEmpty, num, record, str, stringArray } from './util';
 
@@ -55,6 +56,7 @@ export class MessageRoutes {
 
     if (existing) {
       // §3.3: the sender of an existing request is not checked; closed requests are not reopened.
+      const named = sender;
       sender ??= p.id;
       const message = this.conv.addMessage(
         existing,
@@ -67,8 +69,10 @@ export class MessageRoutes {
         },
         true,
       );
-      this.conv.participantReplied(existing, sender);
-      return json(200, { ...message, request: existing });
+      // After the message: the first reply of a participant sets the waiting time, only when
+      // it names its `sender` (S:routes/message.js#L276: `participants.indexOf(req.body.sender)`).
+      if (named !== undefined) this.conv.participantReplied(existing, named);
+      return json(200, { ...message, request: requestJson(existing) });
     }
 
     // New request (§2.2 implicit creation).
@@ -149,6 +153,6 @@ export class MessageRoutes {
       false,
     );
     this.conv.announce(request, joined);
-    return json(200, { ...message, request });
+    return json(200, { ...message, request: requestJson(request) });
   }
 }

@@ -4,8 +4,9 @@ import type { Conversations } from './conversation';
 import type { Ctx, Reply } from './http-util';
 import { bodyRecord, json } from './http-util';
 import type { Store } from './model';
+import { requestJson } from './request-doc';
 import type { StandInRequest } from './types';
-import { num } from './util';
+import { nonEmpty, num } from './util';
 
 const NOT_FOUND = json(404, { success: false, msg: 'Object not found.' });
 
@@ -32,7 +33,9 @@ export class RequestRoutes {
               ? 'close'
               : action === 'attributes' && ctx.method === 'PATCH'
                 ? 'attributes'
-                : undefined;
+                : action === 'participants' && ctx.method === 'POST'
+                  ? 'participants'
+                  : undefined;
     if (route === undefined) return undefined;
     // hasRoleOrTypes('agent', ['bot','subscription'])
     const denied = this.auth.authorize(ctx, 'agent', true);
@@ -40,15 +43,21 @@ export class RequestRoutes {
     const request = this.store.requests.get(id);
     switch (route) {
       case 'get':
-        return request ? json(200, request) : NOT_FOUND;
+        return request ? json(200, requestJson(request)) : NOT_FOUND;
       case 'patch':
-        return request ? json(200, patch(request, bodyRecord(ctx))) : NOT_FOUND;
+        return request
+          ? json(200, requestJson(this.conv.patch(request, bodyRecord(ctx))))
+          : json(404, { success: false, msg: 'Request not found' });
       case 'agent':
-        return request ? json(200, this.conv.route(request)) : NOT_FOUND;
+        return request ? json(200, requestJson(this.conv.route(request))) : NOT_FOUND;
       case 'close':
         return this.close(ctx, request);
       case 'attributes':
-        return request ? json(200, this.conv.patchAttributes(request, bodyRecord(ctx))) : NOT_FOUND;
+        return request
+          ? json(200, requestJson(this.conv.patchAttributes(request, bodyRecord(ctx))))
+          : NOT_FOUND;
+      case 'participants':
+        return this.participants(ctx, request);
     }
   }
 
@@ -69,7 +78,19 @@ export class RequestRoutes {
         error: 'You must be among the participants to close a conversation.',
       });
     }
-    return json(200, this.conv.close(request, p?.id ?? 'system'));
+    return json(200, requestJson(this.conv.close(request, p?.id ?? 'system')));
+  }
+
+  /** `S:routes/request.js#L399-423`: express-validator on `member`, then the service. */
+  private participants(ctx: Ctx, request: StandInRequest | undefined): Reply {
+    const member = nonEmpty(bodyRecord(ctx)['member']);
+    if (member === undefined) {
+      return json(422, {
+        errors: [{ msg: 'Invalid value', param: 'member', location: 'body' }],
+      });
+    }
+    if (!request) return json(500, { success: false, error: 'Error adding participant' });
+    return json(200, requestJson(this.conv.addParticipant(request, member)));
   }
 
   /** `S:routes/user-request.js#L84-398`: open requests of the caller, newest first. */
@@ -98,15 +119,4 @@ export class RequestRoutes {
       requests: mine.slice(page * limit, page * limit + limit),
     });
   }
-}
-
-/**
- * `S:routes/request.js#L222-300`: sets only the listed fields that are truthy in the body
- * (`first_text`, `subject`, `tags`, `priority`, `status`, …); anything else is ignored.
- */
-function patch(request: StandInRequest, body: Record<string, unknown>): StandInRequest {
-  const allowed = ['first_text', 'subject', 'tags', 'priority', 'status', 'language', 'rating'];
-  const target = request as unknown as Record<string, unknown>;
-  for (const key of allowed) if (body[key]) target[key] = body[key];
-  return request;
 }

@@ -67,7 +67,8 @@ export class SubscriptionRoutes {
       secret: this.store.subscriptionSecret, // one uuid per process (§5.1 quirk)
     };
     this.store.subscriptions.set(sub._id, sub);
-    return json(200, sub, { 'x-hook-secret': sub.secret });
+    // The saved document also shows `global: false`, a field later reads leave out.
+    return json(200, { ...sub, global: false }, { 'x-hook-secret': sub.secret });
   }
 
   /** findByIdAndUpdate(…, {upsert: true}). */

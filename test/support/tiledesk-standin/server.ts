@@ -130,7 +130,7 @@ export class HttpFront {
       if (res.destroyed || res.writableEnded) return;
       call.status = reply.status;
       res.writeHead(reply.status, {
-        'Content-Type': reply.contentType,
+        ...(reply.contentType !== undefined && { 'Content-Type': reply.contentType }),
         'Content-Length': Buffer.byteLength(reply.body),
         ...reply.headers,
       });

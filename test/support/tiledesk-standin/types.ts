@@ -11,6 +11,8 @@ export interface StandInAgent {
   lastname: string;
   email: string;
   available: boolean;
+  /** Lets the agent sign in (`/auth/signin`, Basic auth) and act through the REST API. */
+  password?: string;
 }
 
 export interface StandInDepartment {
@@ -52,6 +54,14 @@ export interface StandInOptions {
   }>;
   /** `name` of the project document. Default 'Stand-in project'. */
   projectName?: string;
+  /**
+   * Simulate chat21, the chat engine behind the agent console (default true, as on Tiledesk
+   * Cloud): REST messages with status 0 come back as 200 after `commandDelayMs` (which runs
+   * `\agent` / `\close`), and an agent added to a request is announced by a
+   * MEMBER_JOINED_GROUP info message. `false` behaves like a server without chat21 (the
+   * self-hosted kit the contract test runs against): messages keep their status, no joins.
+   */
+  chat21?: boolean;
   /** Delay of the simulated chat21 round trip (status 0 → 200, then `\agent`/`\close`), §4.1. Default 20. */
   commandDelayMs?: number;
   /** Delays between the 3 delivery attempts, §5.3. Default [2500, 4500]. */
@@ -90,6 +100,8 @@ export interface StandInProjectUser {
   permissions: string[];
   status: string;
   trashed: boolean;
+  /** `default: new Date()` in models/project_user.js: evaluated once, the server's start time. */
+  last_login_at: string;
   createdBy: string;
   tags: string[];
   createdAt: string;
@@ -102,6 +114,8 @@ export interface StandInLead {
   lead_id: string;
   fullname: string;
   email?: string;
+  /** `phoneUtil.normalizePhone(undefined)` → null. */
+  phone: string | null;
   attributes?: Record<string, unknown>;
   status: number;
   tags: string[];
@@ -112,10 +126,13 @@ export interface StandInLead {
   __v: number;
 }
 
-/** The populated request document, as returned by the API and carried in webhook payloads. */
+/**
+ * The populated request document as stored. The API answers it as `toJSON` with virtuals
+ * (`id`, `requester_id`, `requester.id`/`isAuthenticated`, `department.id`/`hasBot`), and so do
+ * `request.*` webhooks; `message.create` payloads carry it lean, without them (request-doc.ts).
+ */
 export interface StandInRequest {
   _id: string;
-  id: string;
   request_id: string;
   /** 50 TEMP, 100 UNASSIGNED, 150 ABANDONED, 200 ASSIGNED, 1000 CLOSED (§2.3). */
   status: number;
@@ -131,10 +148,10 @@ export interface StandInRequest {
   tags: string[];
   notes: unknown[];
   requester: StandInProjectUser;
-  requester_id: string;
   lead: StandInLead;
   first_text: string;
   department: StandInDepartment;
+  /** Answered and delivered only when not empty (mongoose `minimize`). */
   attributes: Record<string, unknown>;
   id_project: string;
   createdBy: string;

@@ -17,7 +17,8 @@
  *    (project-wide: every request of the project).
  */
 import type { Store } from './model';
-import type { StandInRequest, StandInUserDoc } from './types';
+import { projectUserJson } from './request-doc';
+import type { StandInProjectUser, StandInRequest, StandInUserDoc } from './types';
 import { nowIso, objectId } from './util';
 
 /** The events a subscriber can take typing from (step 5). */
@@ -66,8 +67,8 @@ export function typingEvent(
     },
     id_project: request.id_project,
     // Populated with its user (`populate: {path: 'id_user'}`); project users serialise with
-    // virtuals (`id`).
-    project_user: { ...pu, id: pu._id, id_user: { ...agent, id: agent._id } },
+    // virtuals (`id`, `isAuthenticated`), users have none (seen on the real server).
+    project_user: { ...projectUserJson(pu), id_user: { ...agent } },
     createdBy: agent._id,
     updatedBy: agent._id,
     status: 'stardard',
@@ -75,5 +76,50 @@ export function typingEvent(
     updatedAt: at,
     __v: 0,
     id,
+  };
+}
+
+/**
+ * `POST /{p}/events {name, attributes}` (`S:pubmodules/events/eventRoute.js#L15-46`, any project
+ * member or a bot/subscription token; `name` required → 422): the same `eventService.emit` as
+ * step 4. Answers the saved Event (its `project_user` an id, no `id` virtual); delivers it
+ * populated, with the caller as `user` (what passport put in `req.user`: a Tiledesk user's
+ * document, without its password), under `event.emit` and `event.emit.<name>`.
+ */
+export function restEvent(
+  store: Store,
+  name: string,
+  attributes: unknown,
+  pu: StandInProjectUser | undefined,
+  createdBy: string,
+  caller: Record<string, unknown> | undefined,
+  at: string = nowIso(),
+): { saved: Record<string, unknown>; delivered: Record<string, unknown> } {
+  const id = objectId();
+  const saved = {
+    status: 'stardard',
+    _id: id,
+    name,
+    ...(attributes !== undefined && { attributes }),
+    id_project: store.projectId,
+    ...(pu !== undefined && { project_user: pu._id }),
+    createdBy,
+    createdAt: at,
+    updatedAt: at,
+    __v: 0,
+  };
+  const user = pu?.id_user !== undefined ? store.users.get(pu.id_user) : undefined;
+  const populated =
+    pu === undefined
+      ? undefined
+      : { ...projectUserJson(pu), ...(user && { id_user: { ...user } }) };
+  return {
+    saved,
+    delivered: {
+      ...saved,
+      ...(populated && { project_user: populated }),
+      ...(caller && { user: caller }),
+      id,
+    },
   };
 }
