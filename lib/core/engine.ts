@@ -55,6 +55,8 @@ export class Engine {
   readonly onError: (error: TiledeskError) => void;
   /** Turns' entries not yet in storage (written on the next tick, retried on failure). */
   private pending = new Map<string, Pending[]>();
+  /** The after-turn write in flight per conversation (a state change waits for it). */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private flushTimer: unknown;
   private retrying = 0;
   /** Appends in flight (their lanes start when they land). */
@@ -196,7 +198,41 @@ export class Engine {
     text: string,
     before: readonly OutboxEntry[] = [],
   ): Promise<boolean> {
-    return this.p.handoff.end(keyOf(ref), reason, text, before);
+    const convKey = keyOf(ref);
+    return this.withEarlierTurns(convKey, before, (all) =>
+      this.p.handoff.end(convKey, reason, text, all),
+    );
+  }
+
+  /**
+   * A state change that stores a turn's entries (`before`) must store, first, what earlier turns
+   * of the conversation still hold in memory (waiting for the after-turn write, or with that
+   * write in flight): else the change's entries would be posted before them. Taken here, put
+   * back when the change does not happen.
+   */
+  private async withEarlierTurns(
+    convKey: string,
+    before: readonly OutboxEntry[],
+    change: (all: readonly OutboxEntry[]) => Promise<boolean>,
+  ): Promise<boolean> {
+    await this.inFlight.get(convKey);
+    const waiting = this.pending.get(convKey) ?? [];
+    this.pending.delete(convKey);
+    const earlier = waiting.flatMap((item) => item.entries);
+    try {
+      const done = await change([...earlier, ...before]);
+      if (!done) this.putBack(convKey, waiting);
+      return done;
+    } catch (err) {
+      this.putBack(convKey, waiting);
+      throw err;
+    }
+  }
+
+  private putBack(convKey: string, items: Pending[]): void {
+    if (items.length === 0) return;
+    this.pending.set(convKey, [...items, ...(this.pending.get(convKey) ?? [])]);
+    this.scheduleFlush();
   }
 
   /** Where the conversation is: with the bot, waiting for an agent, or with one. */
@@ -240,7 +276,9 @@ export class Engine {
     before: readonly OutboxEntry[],
   ): Promise<boolean> {
     try {
-      return await this.p.handoff.begin(state.convKey, state.ref, entry, before, state.snapshot);
+      return await this.withEarlierTurns(state.convKey, before, (all) =>
+        this.p.handoff.begin(state.convKey, state.ref, entry, all, state.snapshot),
+      );
     } catch (err) {
       // The turn must never see our errors: no handoff now, the bot answers as usual.
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey: state.convKey }));
@@ -257,6 +295,10 @@ export class Engine {
     const item = { state, entries, attempts: 0, since: this.clock.now() };
     if (list) list.push(item);
     else this.pending.set(state.convKey, [item]);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushTimer !== undefined) return;
     // After the turn (its HTTP answer is out), batched with the turns of this tick.
     this.flushTimer = this.clock.setTimeout(() => {
@@ -280,8 +322,14 @@ export class Engine {
 
   private async append(convKey: string, item: Pending): Promise<void> {
     this.appending++;
+    const write = this.p.outbox.append(convKey, item.state.ref, item.entries, item.state.snapshot);
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.set(convKey, settled);
     try {
-      await this.p.outbox.append(convKey, item.state.ref, item.entries, item.state.snapshot);
+      await write;
     } catch (err) {
       this.onError(
         asTiledeskError(err, 'TILEDESK_STORAGE', { convKey, items: item.entries.length }),
@@ -296,6 +344,7 @@ export class Engine {
       }, delay);
     } finally {
       this.appending--;
+      if (this.inFlight.get(convKey) === settled) this.inFlight.delete(convKey);
     }
   }
 

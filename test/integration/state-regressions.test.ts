@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { MemoryStorage, type StoreItems } from 'botbuilder';
-import { TiledeskHandoff, type TiledeskApi } from '../../lib';
+import { type Clock, TiledeskHandoff, type TiledeskApi } from '../../lib';
 import { apiWith } from '../support/api-with';
 import { fastClock } from '../support/fast-clock';
 import { startHarness, type Harness } from '../support/harness';
@@ -168,5 +168,51 @@ describe('state layer regressions (issue 8)', () => {
     // the user message, then the bot's text, image and file (the crash hit the bot's 2nd part)
     expect(keys).to.have.length(4);
     await survivor.stop();
+  });
+});
+
+describe('state layer regressions (issue 9 / real server)', () => {
+  let h: Harness | undefined;
+  afterEach(async () => h?.stop());
+
+  /** The after-turn write lands 50 ms late: the next turn starts before it. */
+  const lateFlush: Clock = {
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => setTimeout(fn, ms === 0 ? 50 : ms),
+    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  };
+
+  it('a handoff right after a turn is mirrored after that turn (not before it)', async () => {
+    h = await startHarness({ tiledesk: { clock: lateFlush } });
+    const ada = h.user('conv-quick');
+    await ada.say(h.bot.messagesUrl, 'hi');
+    await ada.say(h.bot.messagesUrl, 'I want to talk to a human');
+    await h.settle();
+    const request = [...h.standin.requests.values()][0]!;
+    const texts = h.standin
+      .messages(request.request_id)
+      .filter((m) => (m.attributes as { subtype?: string } | undefined)?.subtype !== 'info')
+      .filter((m) => m.sender !== 'system')
+      .map((m) => m.text);
+    expect(texts.slice(0, 4)).to.deep.equal([
+      'hi',
+      'Echo: hi',
+      'I want to talk to a human',
+      'Connecting you to a human agent…',
+    ]);
+    expect(request.first_text).to.equal('hi');
+  });
+
+  it('leaving right after a turn: that turn reaches the request being left', async () => {
+    h = await startHarness({ tiledesk: { clock: lateFlush } });
+    const ada = h.user('conv-quick-leave');
+    await ada.sayAndWait('I want to talk to a human');
+    const request = [...h.standin.requests.values()][0]!;
+    await ada.say(h.bot.messagesUrl, 'are you there?');
+    await ada.say(h.bot.messagesUrl, 'End chat');
+    await h.settle();
+    const texts = h.standin.messages(request.request_id).map((m) => m.text);
+    expect(texts.indexOf('are you there?')).to.be.greaterThan(-1);
+    expect(texts.indexOf('are you there?')).to.be.lessThan(texts.indexOf('End chat'));
   });
 });
