@@ -166,7 +166,9 @@ function checkMirror(o: Observations, c: string, v: Verdict): void {
         else connectingRequired++;
         continue;
       }
-      expected.push(text);
+      // A turn lost in the crash window is not in the order check (its text may still be in
+      // Tiledesk from another turn: "end chat" twice).
+      if (!excused) expected.push(text);
       if (count(text) > 0) continue;
       if (excused) {
         v.notes.push(
