@@ -64,6 +64,8 @@ export function settingsFor(
     TiledeskProjectSecret: standin.projectSecret,
     TiledeskWebhookUrl: webhookUrl,
     TiledeskBotName: 'Echo Bot',
+    // The latency section waits for the agent's exact words (no name prefix).
+    TiledeskAgentPrefix: '',
   };
 }
 
