@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { DEFAULT_HANDOFF_KEYWORDS } from './settings-defaults';
+import type { TiledeskSettings, TiledeskSettingsInput } from './settings-types';
+
+export { DEFAULT_HANDOFF_KEYWORDS } from './settings-defaults';
+export type { FlagInput, TiledeskSettings, TiledeskSettingsInput } from './settings-types';
 import { compilePhrases } from './core/phrases';
 import { TiledeskConfigError } from './errors';
 import type { Logger } from './logger';
@@ -31,87 +36,6 @@ const flag = z
     error: 'must be true or false',
   })
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-/**
- * Handoff phrases, English and Italian (Tiledesk's home market). Matching is on words, not
- * characters (lib/core/phrases.ts): a phrase needs its words in order, with only articles,
- * "to", "with", "me", "real"… between them; a single word counts only when it is nearly the whole
- * message ("agent", "human please", "un operatore, grazie").
- */
-export const DEFAULT_HANDOFF_KEYWORDS: readonly string[] = Object.freeze([
-  // English phrases
-  'talk to a human',
-  'talk to a person',
-  'talk to an agent',
-  'talk to an operator',
-  'talk to a representative',
-  'speak to a human',
-  'speak to a person',
-  'speak to an agent',
-  'speak to an operator',
-  'speak to a representative',
-  'chat with a human',
-  'chat with a person',
-  'chat with an agent',
-  'chat with an operator',
-  'connect me to a human',
-  'connect me to a person',
-  'connect me to an agent',
-  'connect me to an operator',
-  'transfer me to a human',
-  'transfer me to an agent',
-  'transfer me to an operator',
-  'want a human',
-  'want an agent',
-  'want an operator',
-  'need a human',
-  'need an agent',
-  'need an operator',
-  'real person',
-  'real human',
-  'actual person',
-  'actual human',
-  'live person',
-  'live human',
-  'live agent',
-  'live operator',
-  'human agent',
-  'human operator',
-  'human representative',
-  'customer service representative',
-  'customer service agent',
-  'customer support agent',
-  // Italian phrases
-  'parlare con un operatore',
-  "parlare con un'operatrice",
-  'parlare con una persona',
-  'parlare con un umano',
-  'parlare con un essere umano',
-  'parlare con un agente',
-  "parlare con l'assistenza",
-  'parlare con il servizio clienti',
-  'in contatto con un operatore',
-  'contattare un operatore',
-  'voglio un operatore',
-  'vorrei un operatore',
-  'mi serve un operatore',
-  'ho bisogno di un operatore',
-  'passami un operatore',
-  'operatore umano',
-  'operatrice umana',
-  'assistenza umana',
-  'supporto umano',
-  'persona reale',
-  'persona vera',
-  'vera persona',
-  // Single words: only when nearly the whole message
-  'human',
-  'agent',
-  'operator',
-  'representative',
-  'operatore',
-  'operatrice',
-  'umano',
-]);
 
 function isHttpUrl(value: string): boolean {
   if (/\s/.test(value)) return false;
@@ -121,100 +45,6 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The resolved settings, every default applied. Written out (not inferred from the schemas
- * below) so the published `.d.ts` names no zod type; `SPEC` is checked against it.
- */
-export interface TiledeskSettings {
-  apiUrl: string;
-  projectId: string;
-  email: string;
-  password: string;
-  projectSecret: string | undefined;
-  webhookUrl: string;
-  departmentId: string | undefined;
-  channelName: string;
-  botName: string;
-  microsoftAppId: string;
-  timeoutMs: number;
-  mirrorMaxAgeMs: number;
-  mirrorConcurrency: number;
-  catchUpIntervalMs: number;
-  handoffKeywords: string[];
-  handoffIntent: string;
-  handoffMinScore: number;
-  handoffMethod: 'route' | 'command';
-  textConnecting: string;
-  textAssigned: string;
-  textQueued: string;
-  textFailed: string;
-  textClosed: string;
-  leaveKeywords: string[];
-  queueTimeoutMs: number;
-  inactivityTimeoutMs: number;
-  botMessagesDuringHandoff: 'hold' | 'send' | 'drop';
-  textEndChatButton: string;
-  textQueuedWait: string;
-  textLeft: string;
-  textQueueTimeout: string;
-  textInactivity: string;
-  textEnded: string;
-  webhookMaxBodyBytes: number;
-  webhookReadTimeoutMs: number;
-  webhookMaxReadsPerSource: number;
-  webhookProbe: boolean;
-  agentPrefix: string;
-  agentTyping: boolean;
-}
-
-/** A yes/no setting: a boolean, or its text in app settings. */
-export type FlagInput = boolean | 'true' | 'false' | '1' | '0' | 'yes' | 'no';
-
-/** Programmatic settings: camelCase, each optional; they override app settings. */
-export interface TiledeskSettingsInput {
-  apiUrl?: string;
-  projectId?: string;
-  email?: string;
-  password?: string;
-  projectSecret?: string;
-  webhookUrl?: string;
-  departmentId?: string;
-  channelName?: string;
-  botName?: string;
-  microsoftAppId?: string;
-  timeoutMs?: number;
-  mirrorMaxAgeMs?: number;
-  mirrorConcurrency?: number;
-  catchUpIntervalMs?: number;
-  /** A list, or one comma-separated string. */
-  handoffKeywords?: string | string[];
-  handoffIntent?: string;
-  handoffMinScore?: number;
-  handoffMethod?: 'route' | 'command';
-  textConnecting?: string;
-  textAssigned?: string;
-  textQueued?: string;
-  textFailed?: string;
-  textClosed?: string;
-  /** A list, or one comma-separated string. */
-  leaveKeywords?: string | string[];
-  queueTimeoutMs?: number;
-  inactivityTimeoutMs?: number;
-  botMessagesDuringHandoff?: 'hold' | 'send' | 'drop';
-  textEndChatButton?: string;
-  textQueuedWait?: string;
-  textLeft?: string;
-  textQueueTimeout?: string;
-  textInactivity?: string;
-  textEnded?: string;
-  webhookMaxBodyBytes?: number;
-  webhookReadTimeoutMs?: number;
-  webhookMaxReadsPerSource?: number;
-  webhookProbe?: FlagInput;
-  agentPrefix?: string;
-  agentTyping?: FlagInput;
 }
 
 /** One setting: its app-settings key, schema (its output must fit `Out`) and help text. */

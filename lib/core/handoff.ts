@@ -3,6 +3,12 @@ import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors
 import type { TiledeskApi } from '../tiledesk/client';
 import type { Credentials } from './credentials';
 import { agentName, assignedAgent, why } from './handoff-request';
+import {
+  expectedWaitMinutes,
+  type RequestInfoDeps,
+  titleWithFirstWords,
+  withAdmin,
+} from './request-info';
 import type { Mirror } from './mirror';
 import type { Outbox, PostContext } from './outbox';
 import { type ConversationRecord, newRecord, type Notice, type OutboxEntry } from './record';
@@ -82,8 +88,11 @@ export type HandoffEntry = OutboxEntry & { kind: 'handoff'; trigger: HandoffTrig
 
 export class Handoff {
   private readonly deadlines = new Map<string, unknown>();
+  private readonly requestInfo: RequestInfoDeps;
 
-  constructor(private readonly o: HandoffOptions) {}
+  constructor(private readonly o: HandoffOptions) {
+    this.requestInfo = o;
+  }
 
   /**
    * Switches the conversation to human mode, storing `before` (the turn's posts so far) and the
@@ -154,7 +163,7 @@ export class Handoff {
     await this.withAdmin((token) =>
       this.o.api.updateAttributes(token, requestId, why(entry, this.o.clock.now())),
     );
-    await this.title(convKey, record, requestId);
+    await titleWithFirstWords(this.requestInfo, convKey, record, requestId);
     if (this.o.method === 'command') {
       await this.o.mirror.postAgentCommand(convKey, record, `${entry.key}:agent`, {
         ...ctx,
@@ -278,7 +287,7 @@ export class Handoff {
   }
 
   private async queued(convKey: string, key: string, tell: boolean): Promise<void> {
-    const wait = tell ? await this.expectedWait() : undefined;
+    const wait = tell ? await expectedWaitMinutes(this.requestInfo) : undefined;
     const text =
       wait === undefined || !this.o.texts.queued
         ? this.o.texts.queued
@@ -341,40 +350,6 @@ export class Handoff {
       if (!(err instanceof TiledeskApiError && err.status === 404)) throw err;
     }
     await this.close(convKey, gen);
-  }
-
-  /**
-   * Agents see a request by its title (`first_text`), which Tiledesk takes from the message that
-   * created it: a greeting of the bot, or our hidden opener. Before routing, it becomes the
-   * user's first words in the request (best effort: a failure leaves the title as it was).
-   */
-  private async title(convKey: string, record: ConversationRecord, requestId: string) {
-    const setTitle = this.o.api.setTitle?.bind(this.o.api);
-    if (!setTitle) return;
-    try {
-      const user = this.o.mirror.endUserOf(record);
-      const { token, tiledeskId } = await this.o.credentials.endUser(user, false);
-      const messages = await this.o.api.getMessages(token, requestId);
-      const first = messages.find(
-        (m) => m.sender === tiledeskId && m.text && m.attributes?.['subtype'] === undefined,
-      );
-      if (first?.text)
-        await this.withAdmin((t) => setTitle(t, requestId, first.text!.slice(0, 200)));
-    } catch (err) {
-      this.o.onError(asTiledeskError(err, 'TILEDESK_HTTP', { convKey, step: 'set the title' }));
-    }
-  }
-
-  /** The current wait in minutes, when Tiledesk can say it (best effort, never blocks long). */
-  private async expectedWait(): Promise<number | undefined> {
-    const waitingTime = this.o.api.waitingTime?.bind(this.o.api);
-    if (!waitingTime) return undefined;
-    try {
-      const ms = await this.withAdmin((token) => waitingTime(token));
-      return ms !== undefined && ms > 0 ? Math.max(1, Math.round(ms / 60_000)) : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   private endChatAction(): { actions?: string[] } {
@@ -471,17 +446,8 @@ export class Handoff {
     );
   }
 
-  private async withAdmin<T>(call: (token: string) => Promise<T>): Promise<T> {
-    const token = await this.o.credentials.admin();
-    try {
-      return await call(token);
-    } catch (err) {
-      if (err instanceof TiledeskApiError && err.status === 401) {
-        this.o.credentials.resetAdmin();
-        return call(await this.o.credentials.admin());
-      }
-      throw err;
-    }
+  private withAdmin<T>(call: (token: string) => Promise<T>): Promise<T> {
+    return withAdmin(this.o.credentials, call);
   }
 
   /**

@@ -1,0 +1,95 @@
+/** The public shapes of settings (no zod types: the `.d.ts` stays self-contained). */
+
+/**
+ * The resolved settings, every default applied. Written out (not inferred from the schemas in
+ * settings.ts) so the published `.d.ts` names no zod type; `SPEC` there is checked against it.
+ */
+export interface TiledeskSettings {
+  apiUrl: string;
+  projectId: string;
+  email: string;
+  password: string;
+  projectSecret: string | undefined;
+  webhookUrl: string;
+  departmentId: string | undefined;
+  channelName: string;
+  botName: string;
+  microsoftAppId: string;
+  timeoutMs: number;
+  mirrorMaxAgeMs: number;
+  mirrorConcurrency: number;
+  catchUpIntervalMs: number;
+  handoffKeywords: string[];
+  handoffIntent: string;
+  handoffMinScore: number;
+  handoffMethod: 'route' | 'command';
+  textConnecting: string;
+  textAssigned: string;
+  textQueued: string;
+  textFailed: string;
+  textClosed: string;
+  leaveKeywords: string[];
+  queueTimeoutMs: number;
+  inactivityTimeoutMs: number;
+  botMessagesDuringHandoff: 'hold' | 'send' | 'drop';
+  textEndChatButton: string;
+  textQueuedWait: string;
+  textLeft: string;
+  textQueueTimeout: string;
+  textInactivity: string;
+  textEnded: string;
+  webhookMaxBodyBytes: number;
+  webhookReadTimeoutMs: number;
+  webhookMaxReadsPerSource: number;
+  webhookProbe: boolean;
+  agentPrefix: string;
+  agentTyping: boolean;
+}
+
+/** A yes/no setting: a boolean, or its text in app settings. */
+export type FlagInput = boolean | 'true' | 'false' | '1' | '0' | 'yes' | 'no';
+
+/** Programmatic settings: camelCase, each optional; they override app settings. */
+export interface TiledeskSettingsInput {
+  apiUrl?: string;
+  projectId?: string;
+  email?: string;
+  password?: string;
+  projectSecret?: string;
+  webhookUrl?: string;
+  departmentId?: string;
+  channelName?: string;
+  botName?: string;
+  microsoftAppId?: string;
+  timeoutMs?: number;
+  mirrorMaxAgeMs?: number;
+  mirrorConcurrency?: number;
+  catchUpIntervalMs?: number;
+  /** A list, or one comma-separated string. */
+  handoffKeywords?: string | string[];
+  handoffIntent?: string;
+  handoffMinScore?: number;
+  handoffMethod?: 'route' | 'command';
+  textConnecting?: string;
+  textAssigned?: string;
+  textQueued?: string;
+  textFailed?: string;
+  textClosed?: string;
+  /** A list, or one comma-separated string. */
+  leaveKeywords?: string | string[];
+  queueTimeoutMs?: number;
+  inactivityTimeoutMs?: number;
+  botMessagesDuringHandoff?: 'hold' | 'send' | 'drop';
+  textEndChatButton?: string;
+  textQueuedWait?: string;
+  textLeft?: string;
+  textQueueTimeout?: string;
+  textInactivity?: string;
+  textEnded?: string;
+  webhookMaxBodyBytes?: number;
+  webhookReadTimeoutMs?: number;
+  webhookMaxReadsPerSource?: number;
+  webhookProbe?: FlagInput;
+  agentPrefix?: string;
+  agentTyping?: FlagInput;
+}
