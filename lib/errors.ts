@@ -22,6 +22,8 @@ export type TiledeskErrorCode =
   | 'TILEDESK_UNREACHABLE'
   /** A webhook subscription could not be found or created (`context.event`, `context.reason`). */
   | 'TILEDESK_SUBSCRIPTION_MISSING'
+  /** The Tiledesk bot standing for this bot (`TiledeskMirrorVisibility=bot`) is missing. */
+  | 'TILEDESK_BOT_MISSING'
   /** The bot's own webhook URL did not reach this handler (`context.reason`, `context.status`). */
   | 'TILEDESK_WEBHOOK_UNREACHABLE';
 

@@ -14,6 +14,11 @@ export interface TiledeskSettings {
   departmentId: string | undefined;
   channelName: string;
   botName: string;
+  /**
+   * `hidden`: requests wait unrouted (status 50) until a handoff, in no dashboard list; `bot`:
+   * each request is served by a Tiledesk bot standing for this bot, live in the monitor.
+   */
+  mirrorVisibility: 'hidden' | 'bot';
   microsoftAppId: string;
   timeoutMs: number;
   mirrorMaxAgeMs: number;
@@ -60,6 +65,7 @@ export interface TiledeskSettingsInput {
   departmentId?: string;
   channelName?: string;
   botName?: string;
+  mirrorVisibility?: 'hidden' | 'bot';
   microsoftAppId?: string;
   timeoutMs?: number;
   mirrorMaxAgeMs?: number;

@@ -107,6 +107,11 @@ const SPEC = {
     schema: nonEmpty.default('Bot'),
     help: 'the name agents see on bot messages',
   },
+  mirrorVisibility: {
+    key: 'TiledeskMirrorVisibility',
+    schema: z.enum(['hidden', 'bot'], { error: 'must be "hidden" or "bot"' }).default('hidden'),
+    help: 'who sees conversations before a handoff: "hidden" (nobody: requests wait unrouted, outside every list and the monthly conversation quota) or "bot" (owners and admins watch them live, served by a Tiledesk bot named TiledeskBotName, and can take them over)',
+  },
   agentPrefix: {
     key: 'TiledeskAgentPrefix',
     schema: z.string().default('{agent}: '),

@@ -10,6 +10,7 @@ import { type ConversationRecord } from './record';
 import { isDelivered } from './record-delivery';
 import { leaving } from './record-handoff';
 import type { RecordStore } from './record-store';
+import { isPerson, type JoinedAgent } from './request-update';
 import { backoffMs } from './retry';
 import { Scheduler } from './scheduler';
 import { newSendState, refOf, type SendState, ToUser, type ToUserOptions } from './to-user';
@@ -56,6 +57,8 @@ interface Inbox extends SendState {
   messages: Map<string, TiledeskMessage & { gen: number }>;
   /** Generations whose `request.close` arrived. */
   closed: Set<number>;
+  /** A person joined (request.update), by generation. */
+  joined: Map<number, JoinedAgent>;
   /** Tiledesk must be read (a webhook, a catch-up); false: only notices to send. */
   sync: boolean;
   /** Since when Tiledesk's messages could not be read. */
@@ -103,6 +106,15 @@ export class Delivery {
     this.scheduler.wake(convKey, true);
   }
 
+  /** A person takes part in request `gen` (request.update): a takeover, or the routed agent. */
+  joined(convKey: string, gen: number, agent: JoinedAgent): void {
+    const inbox = this.inbox(convKey);
+    inbox.joined.set(gen, agent);
+    inbox.sync = true;
+    this.o.agentSeen?.(agent.id);
+    this.scheduler.wake(convKey, true);
+  }
+
   /** Look for messages whose webhook never came (catch-up), and send pending notices. */
   sync(convKey: string): void {
     this.inbox(convKey).sync = true;
@@ -126,6 +138,7 @@ export class Delivery {
       inbox = {
         messages: new Map(),
         closed: new Set(),
+        joined: new Map(),
         sync: false,
         ...newSendState(),
         unreadableSince: undefined,
@@ -147,7 +160,7 @@ export class Delivery {
     await this.toUser.recordPending(convKey, inbox);
     let outcome: 'sent' | StepResult = await this.toUser.notices(convKey, inbox);
     if (outcome !== 'sent') return outcome;
-    if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0) {
+    if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0 || inbox.joined.size > 0) {
       inbox.sync = false; // a webhook during this pass sets it again
       try {
         outcome = await this.syncMessages(convKey, inbox);
@@ -158,7 +171,8 @@ export class Delivery {
       outcome = await this.toUser.notices(convKey, inbox);
       if (outcome !== 'sent') return outcome;
     }
-    if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0) return 'again';
+    if (inbox.sync || inbox.messages.size > 0 || inbox.closed.size > 0 || inbox.joined.size > 0)
+      return 'again';
     this.inboxes.delete(convKey);
     return 'idle';
   }
@@ -169,10 +183,12 @@ export class Delivery {
     // written just before that close would be lost.
     const knownClosed = new Set(inbox.closed);
     const knownMessages = new Set(inbox.messages.keys());
+    const knownJoined = new Map(inbox.joined);
     const snapshot = await this.o.store.read(convKey);
     if (!snapshot) {
       for (const id of knownMessages) inbox.messages.delete(id);
       for (const g of knownClosed) inbox.closed.delete(g);
+      for (const g of knownJoined.keys()) inbox.joined.delete(g);
       return 'sent';
     }
     const record = snapshot.record;
@@ -189,6 +205,8 @@ export class Delivery {
       }
     }
     const plan = this.plan(record, messages, endUser);
+    const joinedNow = knownJoined.get(gen);
+    plan.joined ??= joinedNow && { name: joinedNow.name };
     const closing = plan.closed || knownClosed.has(gen);
     if (closing && !read) {
       // Closing now could lose an agent message whose webhook we have not had (its request is
@@ -201,9 +219,11 @@ export class Delivery {
     // reaches them.
     const left = leaving(record, gen);
     if (left) plan.toSend.length = 0;
-    if (!left && !assigned && (plan.joined || plan.toSend.length > 0)) {
-      // An agent joined, or wrote (taken from the queue, or a person took over the bot's chat).
-      const name = plan.joined?.name ?? plan.toSend[0]?.senderFullname;
+    const person = plan.toSend.find((m) => isPerson(m.sender));
+    if (!left && !assigned && (plan.joined || person)) {
+      // A person joined, or wrote (taken from the queue, or took over the bot's chat). Only a
+      // person: a message of some bot, or of anyone who is no Tiledesk user, is no takeover.
+      const name = plan.joined?.name ?? person?.senderFullname;
       await this.o.handoff.accept(convKey, gen, name ?? undefined);
       const outcome = await this.toUser.notices(convKey, inbox); // "Anna joined" before Anna
       if (outcome !== 'sent') return outcome;
@@ -218,6 +238,7 @@ export class Delivery {
       if ((inbox.messages.get(id)?.gen ?? 0) <= gen) inbox.messages.delete(id);
     }
     for (const g of knownClosed) if (g <= gen) inbox.closed.delete(g);
+    for (const g of knownJoined.keys()) if (g <= gen) inbox.joined.delete(g);
     this.toUser.recovered(inbox);
     return 'sent';
   }
@@ -257,7 +278,11 @@ export class Delivery {
       if (kind.kind === 'joined' && toSend.length === 0) joined = { name: kind.agentName };
       else if (kind.kind === 'closed') closed = true;
       // Every agent message of the request, even one stamped after the close (same millisecond).
-      else if (kind.kind === 'agent' && !isDelivered(record, refOf(m))) toSend.push(m);
+      // A bot's (a Tiledesk bot, another integration) reaches the user only while a person has
+      // the chat: with ours it would be a second bot talking.
+      else if (kind.kind === 'agent' && !isDelivered(record, refOf(m))) {
+        if (isPerson(m.sender) || record.mode === 'handoff') toSend.push(m);
+      }
     }
     const openers = turnOpeners(messages, endUser, this.o.ownSenders);
     return { joined, closed, toSend, openers };

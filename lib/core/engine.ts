@@ -368,6 +368,14 @@ export class Engine {
         this.onError(asTiledeskError(err, 'TILEDESK_HTTP', { step: 'subscribe webhooks' }));
       }
     }
+    const bot = this.p.tiledeskBot;
+    if (bot && bot.status().state === 'unknown') {
+      try {
+        await bot.ensure();
+      } catch (err) {
+        this.onError(asTiledeskError(err, 'TILEDESK_BOT_MISSING', { step: 'tiledesk bot' }));
+      }
+    }
     try {
       await this.recovery.pass(starting);
     } catch (err) {

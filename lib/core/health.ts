@@ -4,6 +4,7 @@ import type { Credentials } from './credentials';
 import type { Outbox } from './outbox';
 import type { Delivery } from './delivery';
 import type { Subscriptions, SubscriptionState } from './subscriptions';
+import type { BotState, TiledeskBotIdentity } from './tiledesk-bot';
 import type { Clock } from './types';
 import type { WebhookIgnored, WebhookReceiver, WebhookRefusal } from './webhook';
 import { probeWebhook, type ProbeOutcome, redactUrl } from './webhook-probe';
@@ -24,6 +25,11 @@ export interface StartResult {
   subscribed: boolean;
   /** The webhook URL reached this handler (`null`: not checked, `TiledeskWebhookProbe=false`). */
   webhookReachable: boolean | null;
+  /**
+   * The Tiledesk bot that serves requests exists and its secret is known (`null`:
+   * `TiledeskMirrorVisibility=hidden`, no bot needed).
+   */
+  tiledeskBot: boolean | null;
   /** Each thing it could not do, as also reported to `onError` (same codes). */
   problems: { code: TiledeskErrorCode; message: string }[];
 }
@@ -42,6 +48,13 @@ export interface TiledeskHealth {
     events: { event: string; state: SubscriptionState; id?: string }[];
     error?: { code: TiledeskErrorCode; message: string };
   };
+  /** The Tiledesk bot serving requests (`TiledeskMirrorVisibility=bot`); `null` when hidden. */
+  tiledeskBot: {
+    checkedAt: string | null;
+    state: BotState;
+    id?: string;
+    error?: { code: TiledeskErrorCode; message: string };
+  } | null;
   /** Bot → Tiledesk posts this instance still has to make. */
   outbox: { conversations: number; backlog: number; oldestAgeMs: number | null };
   /** Conversations with agent messages or notices on their way to the user. */
@@ -66,6 +79,7 @@ export interface HealthSources {
   onError(error: TiledeskError): void;
   credentials: Pick<Credentials, 'lastSignIn'>;
   subscriptions: Pick<Subscriptions, 'status'>;
+  tiledeskBot?: Pick<TiledeskBotIdentity, 'status'> | undefined;
   outbox: Pick<Outbox, 'backlog'>;
   delivery: Pick<Delivery, 'size'>;
   webhook: Pick<WebhookReceiver, 'snapshot' | 'probeToken'>;
@@ -101,6 +115,9 @@ export class HealthMonitor {
     const signedIn = this.p.credentials.lastSignIn?.ok === true;
     const subscribed =
       !subs.error && subs.events.every((e) => e.state === 'found' || e.state === 'created');
+    const bot = this.p.tiledeskBot?.status();
+    if (bot?.error) problems.push({ ...bot.error });
+    const tiledeskBot = bot ? bot.state !== 'unknown' : null;
     let webhookReachable: boolean | null = null;
     if (this.settings.webhookProbe) {
       const outcome = await probeWebhook(this.settings.webhookUrl, {
@@ -116,10 +133,11 @@ export class HealthMonitor {
       }
     }
     const result: StartResult = {
-      ok: problems.length === 0 && signedIn && subscribed,
+      ok: problems.length === 0 && signedIn && subscribed && tiledeskBot !== false,
       signedIn,
       subscribed,
       webhookReachable,
+      tiledeskBot,
       problems,
     };
     this.startResult = result;
@@ -128,6 +146,7 @@ export class HealthMonitor {
       signedIn,
       subscribed,
       webhookReachable,
+      tiledeskBot,
       problems: problems.map((x) => x.code),
     });
     return result;
@@ -145,8 +164,13 @@ export class HealthMonitor {
     const probe = this.probe;
     const subscribed =
       !subs.error && subs.events.every((e) => e.state === 'found' || e.state === 'created');
+    const bot = this.p.tiledeskBot?.status();
     return {
-      ok: signIn?.ok === true && subscribed && probe?.ok !== false,
+      ok:
+        signIn?.ok === true &&
+        subscribed &&
+        probe?.ok !== false &&
+        (bot === undefined || bot.state !== 'unknown'),
       at: new Date(now).toISOString(),
       start: this.startResult ?? null,
       signIn: signIn
@@ -162,6 +186,14 @@ export class HealthMonitor {
         events: subs.events,
         ...(subs.error ? { error: subs.error } : {}),
       },
+      tiledeskBot: bot
+        ? {
+            checkedAt: iso(bot.checkedAt),
+            state: bot.state,
+            ...(bot.id ? { id: bot.id } : {}),
+            ...(bot.error ? { error: bot.error } : {}),
+          }
+        : null,
       outbox: {
         conversations: backlog.conversations,
         backlog: backlog.entries + pending.entries,

@@ -65,4 +65,5 @@ export const storageKeys = {
   conversation: (convKey: string) => `tiledesk/conversation/${convKey}`,
   user: (tiledeskUserId: string) => `tiledesk/user/${tiledeskUserId}`,
   subscriptions: (channelName: string) => `tiledesk/subscriptions/${channelName}`,
+  bot: (channelName: string) => `tiledesk/bot/${channelName}`,
 };

@@ -5,6 +5,7 @@ import type { Credentials, EndUser } from './credentials';
 import { endUserId, requestIdFor } from './ids';
 import type { PostContext } from './outbox';
 import type { ConversationRecord, OutboxEntry } from './record';
+import type { KnownBot } from './tiledesk-bot';
 import { MIRROR_MARK, toTiledeskMessages } from './to-tiledesk';
 import type { ChatActivity } from './types';
 
@@ -12,9 +13,11 @@ import type { ChatActivity } from './types';
  * Posts one conversation's mirrored messages to Tiledesk (bot → Tiledesk direction). Called by
  * the outbox's lane, so calls for one conversation never overlap.
  *
- * Request creation (tiledesk-api.md §2.2, §8.3): the first message creates the request, posted
- * with the end user's token, carrying the channel, department, requester attributes and
- * `request_status: 50` so no agent gets it before a handoff. Creation fields are sent on every
+ * Request creation (tiledesk-api.md §2.2, §8.3, §10): the first message creates the request,
+ * posted with the end user's token, carrying the channel, department, requester attributes and
+ * either `request_status: 50` (`hidden`: no agent gets it before a handoff, no list shows it) or
+ * `participants: ['bot_<id>']` (`bot`: served by our Tiledesk bot, live in the monitor, and our
+ * bot's messages are posted as that bot). Creation fields are sent on every
  * message: Tiledesk reads them only on creation, and that keeps us free of "is it created yet?"
  * races between bot instances.
  */
@@ -27,6 +30,11 @@ export interface MirrorOptions {
   departmentId: string | undefined;
   botName: string;
   botSender: string;
+  /**
+   * `TiledeskMirrorVisibility=bot`: the Tiledesk bot that serves new requests and speaks for our
+   * bot (throws while it is not known: the outbox retries). Absent: `hidden` (status 50).
+   */
+  servedBy?: () => Promise<KnownBot>;
 }
 
 export class Mirror {
@@ -109,6 +117,7 @@ export class Mirror {
     } catch (err) {
       throw retryableAuth(err, ctx.attempt);
     }
+    const bot = this.o.servedBy ? await this.o.servedBy() : undefined;
     const posted = new Set<string>();
     if (ctx.maybePosted) {
       // Before a close, an entry may have reached the request that was closed since.
@@ -127,7 +136,7 @@ export class Mirror {
     }
     for (const part of parts) {
       if (posted.has(part.key)) continue;
-      const body = this.body(record, part);
+      const body = this.body(record, part, bot);
       try {
         await this.o.api.sendMessage(credentials.token, requestId, body);
       } catch (err) {
@@ -140,7 +149,7 @@ export class Mirror {
     }
   }
 
-  private body(record: ConversationRecord, part: Part): OutgoingMessage {
+  private body(record: ConversationRecord, part: Part, bot: KnownBot | undefined): OutgoingMessage {
     const { message, key, role, activity } = part;
     const ref = record.ref;
     const attributes: Record<string, unknown> = {
@@ -155,10 +164,11 @@ export class Mirror {
       ...message,
       attributes,
       channel: { name: this.o.channelName },
-      request_status: 50,
       senderFullname: role === 'bot' ? this.o.botName : (ref.user?.name ?? 'User'),
     };
-    if (role === 'bot') body.sender = this.o.botSender;
+    if (bot) body.participants = [bot.sender];
+    else body.request_status = 50;
+    if (role === 'bot') body.sender = bot?.sender ?? this.o.botSender;
     if (this.o.departmentId) body.departmentid = this.o.departmentId;
     const locale = activity?.locale ?? ref.locale;
     if (locale) body.language = locale;

@@ -18,7 +18,9 @@ import { Outbox } from './outbox';
 import type { OutboxEntry } from './record';
 import { RecordStore } from './record-store';
 import { ShardedSet } from './sharded-set';
+import { REQUEST_UPDATE_EVENT } from './request-update';
 import { Subscriptions } from './subscriptions';
+import { TiledeskBotIdentity } from './tiledesk-bot';
 import { type Clock, type KeyValueStorage, systemClock, type UserChannel } from './types';
 import { AgentTyping, TYPING_EVENT, type TypingSignal } from './typing';
 import { WebhookReceiver } from './webhook';
@@ -85,6 +87,21 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
   });
   const botSender = botSenderId(deps.botId ?? settings.microsoftAppId ?? 'bot');
   const ownSenders = new Set([botSender]);
+  // `TiledeskMirrorVisibility=bot`: requests are served by a Tiledesk bot standing for ours.
+  const tiledeskBot =
+    settings.mirrorVisibility === 'bot'
+      ? new TiledeskBotIdentity({
+          api,
+          credentials,
+          storage,
+          clock,
+          logger,
+          channelName: settings.channelName,
+          name: settings.botName,
+          url: settings.webhookUrl,
+          ownSenders,
+        })
+      : undefined;
   const store = new RecordStore(storage);
   const outboxIndex = new ShardedSet(storage, 'tiledesk/outbox-index');
   const handoffIndex = new ShardedSet(storage, 'tiledesk/handoff-index');
@@ -96,6 +113,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     departmentId: settings.departmentId,
     botName: settings.botName,
     botSender,
+    ...(tiledeskBot && { servedBy: () => tiledeskBot.required() }),
   });
   // The outbox calls the handoff, which calls the delivery (built after them).
   let handoff: Handoff | undefined;
@@ -201,7 +219,11 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     logger,
     channelName: settings.channelName,
     webhookUrl: settings.webhookUrl,
-    ...(settings.agentTyping ? { extraEvents: [TYPING_EVENT] } : {}),
+    extraEvents: [
+      ...(settings.agentTyping ? [TYPING_EVENT] : []),
+      // A person joining a bot-served request (JOIN TO CHAT) is seen on request.update.
+      ...(tiledeskBot ? [REQUEST_UPDATE_EVENT] : []),
+    ],
   });
   const typing = new AgentTyping({
     store,
@@ -219,6 +241,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     known: (refresh) => subscriptions.known(refresh),
     ownSenders,
     clock,
+    ...(tiledeskBot && { bot: (refresh: boolean) => tiledeskBot.known(refresh) }),
     maxBodyBytes: settings.webhookMaxBodyBytes,
     readTimeoutMs: settings.webhookReadTimeoutMs,
     maxReadsPerSource: settings.webhookMaxReadsPerSource,
@@ -263,6 +286,7 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     delivery,
     typing,
     subscriptions,
+    tiledeskBot,
     webhook,
     instances,
     peers,

@@ -45,7 +45,7 @@ export function isSecretOf(given: string, hook: KnownHook): boolean {
 
 /** jsonwebtoken given a string secret first tries it as a PEM key; a KeyObject is ~50× cheaper. */
 const keys = new Map<string, KeyObject>();
-function keyOf(secret: string): KeyObject {
+export function keyOf(secret: string): KeyObject {
   let key = keys.get(secret);
   if (!key) {
     if (keys.size > 32) keys.clear();

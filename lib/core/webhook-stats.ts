@@ -36,7 +36,9 @@ export type WebhookIgnored =
   /** same (hook, timestamp, payload id) as one already accepted: Tiledesk's retry, or a replay */
   | 'replay'
   /** a request that is not one of ours (another bot's, or `request.close` of any request) */
-  | 'unknown_request';
+  | 'unknown_request'
+  /** our Tiledesk bot told of an end-user message (`TiledeskMirrorVisibility=bot`): checked, dropped */
+  | 'bot_notification';
 
 export interface WebhookStatsSnapshot {
   accepted: number;

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
 import { TiledeskMessage, WebhookEnvelope } from '../tiledesk/wire';
+import { BOT_USER_AGENT, checkBotNotification } from './bot-notification';
 import { classifyMessage } from './classify-delivery';
 import type { Delivery } from './delivery';
 import { parseRequestId } from './ids';
+import { type JoinedAgent, joinedAgentOf, REQUEST_UPDATE_EVENT } from './request-update';
 import type { KnownHook } from './subscriptions';
+import type { KnownBot } from './tiledesk-bot';
 import { type Clock, systemClock } from './types';
 import {
   checkToken,
@@ -80,12 +83,17 @@ export interface WebhookResponse {
 }
 
 export interface WebhookReceiverOptions {
-  delivery: Pick<Delivery, 'notify'>;
+  delivery: Pick<Delivery, 'notify' | 'joined'>;
   projectId: string;
   logger: Logger;
   /** Our subscriptions; `refresh` asks for a (rate-limited) reload from storage. */
   known(refresh: boolean): Promise<readonly KnownHook[]>;
   ownSenders: ReadonlySet<string>;
+  /**
+   * Our Tiledesk bot (`TiledeskMirrorVisibility=bot`), whose notifications are accepted and
+   * dropped; `refresh` reloads it from storage. Absent: such POSTs are refused like any other.
+   */
+  bot?(refresh: boolean): Promise<KnownBot | undefined>;
   /** An agent typing in a request of ours (`event.emit.typing.start`, typing.ts); absent: ignored. */
   typing?(convKey: string, generation: number, signal: TypingSignal): void;
   clock?: Clock;
@@ -135,13 +143,16 @@ export class WebhookReceiver {
 
   async handle(request: WebhookRequest): Promise<WebhookResponse> {
     const remote = request.remoteAddress ?? 'unknown';
-    const refuse = (reason: WebhookRefusal, status: number, error: string, extra = {}) => {
+    const refuse: Refuse = (reason, status, error, extra = {}) => {
       this.stats.refuse(reason, this.clock.now(), { status, remote, ...extra });
       return respond(status, error, status === 429 || status === 503 ? { 'retry-after': '5' } : {});
     };
 
     // 1. Headers only.
     const given = header(request.headers, 'x-hook-secret');
+    if (!given && this.o.bot && header(request.headers, 'user-agent') === BOT_USER_AGENT) {
+      return this.handleBot(request, remote, refuse);
+    }
     if (!given) {
       if (header(request.headers, PROBE_HEADER) === this.probeToken) {
         this.lastProbeAt = this.clock.now();
@@ -158,40 +169,8 @@ export class WebhookReceiver {
     }
     if (hooks.length === 0) return refuse('not_ready', 503, 'No webhook subscription known yet');
     if (!secretMatches(given, hooks)) return refuse('secret', 401, SECRET_ERROR);
-    if (!isJsonContentType(header(request.headers, 'content-type'))) {
-      return refuse('content_type', 415, 'Content-Type must be application/json');
-    }
-    const declared = Number(header(request.headers, 'content-length') ?? 0);
-    if (declared > this.maxBodyBytes) return refuse('too_large', 413, 'Body too large');
-
-    // 2. The body.
-    let raw: unknown;
-    if (request.body !== undefined || !request.readBody) {
-      raw = request.body;
-      this.warnIfParsed(raw);
-    } else {
-      const busy = this.reading.get(remote) ?? 0;
-      if (busy >= this.maxReadsPerSource) return refuse('busy', 429, 'Too many bodies at once');
-      this.reading.set(remote, busy + 1);
-      try {
-        raw = await request.readBody({
-          maxBytes: this.maxBodyBytes,
-          timeoutMs: this.readTimeoutMs,
-        });
-      } catch (err) {
-        const reason = err instanceof WebhookReadError ? err.reason : 'aborted';
-        if (reason === 'too_large') return refuse('too_large', 413, 'Body too large');
-        if (reason === 'timeout') return refuse('timeout', 408, 'Body not received in time');
-        return refuse('aborted', 400, 'Body not received');
-      } finally {
-        const left = (this.reading.get(remote) ?? 1) - 1;
-        if (left > 0) this.reading.set(remote, left);
-        else this.reading.delete(remote);
-      }
-    }
-    const body = parseBody(raw, this.maxBodyBytes);
-    if (body === TOO_LARGE) return refuse('too_large', 413, 'Body too large');
-    if (body === MALFORMED) return refuse('malformed', 400, 'Body is not JSON');
+    const body = await this.readJson(request, remote, refuse);
+    if (isResponse(body)) return body;
 
     // 3. Whose delivery is it?
     const parsed = WebhookEnvelope.safeParse(body);
@@ -236,6 +215,84 @@ export class WebhookReceiver {
     return OK;
   }
 
+  /** Content type, length, then the body read within the limits and parsed (or the refusal). */
+  private async readJson(
+    request: WebhookRequest,
+    remote: string,
+    refuse: Refuse,
+  ): Promise<unknown> {
+    if (!isJsonContentType(header(request.headers, 'content-type'))) {
+      return refuse('content_type', 415, 'Content-Type must be application/json');
+    }
+    const declared = Number(header(request.headers, 'content-length') ?? 0);
+    if (declared > this.maxBodyBytes) return refuse('too_large', 413, 'Body too large');
+
+    // The body.
+    let raw: unknown;
+    if (request.body !== undefined || !request.readBody) {
+      raw = request.body;
+      this.warnIfParsed(raw);
+    } else {
+      const busy = this.reading.get(remote) ?? 0;
+      if (busy >= this.maxReadsPerSource) return refuse('busy', 429, 'Too many bodies at once');
+      this.reading.set(remote, busy + 1);
+      try {
+        raw = await request.readBody({
+          maxBytes: this.maxBodyBytes,
+          timeoutMs: this.readTimeoutMs,
+        });
+      } catch (err) {
+        const reason = err instanceof WebhookReadError ? err.reason : 'aborted';
+        if (reason === 'too_large') return refuse('too_large', 413, 'Body too large');
+        if (reason === 'timeout') return refuse('timeout', 408, 'Body not received in time');
+        return refuse('aborted', 400, 'Body not received');
+      } finally {
+        const left = (this.reading.get(remote) ?? 1) - 1;
+        if (left > 0) this.reading.set(remote, left);
+        else this.reading.delete(remote);
+      }
+    }
+    const body = parseBody(raw, this.maxBodyBytes);
+    if (body === TOO_LARGE) return refuse('too_large', 413, 'Body too large');
+    if (body === MALFORMED) return refuse('malformed', 400, 'Body is not JSON');
+    return body;
+  }
+
+  /**
+   * A Tiledesk bot notification (bot-notification.ts): our Tiledesk bot is told of each end-user
+   * message. Checked like a delivery, then answered 200 and dropped (we mirror the user's
+   * messages ourselves). Anything else without `x-hook-secret` is refused.
+   */
+  private async handleBot(
+    request: WebhookRequest,
+    remote: string,
+    refuse: Refuse,
+  ): Promise<WebhookResponse> {
+    let bot = await this.o.bot!(false).catch(() => undefined);
+    if (!bot) return refuse('secret', 401, SECRET_ERROR);
+    const body = await this.readJson(request, remote, refuse);
+    if (isResponse(body)) return body;
+    let check = checkBotNotification(body, bot, this.o.projectId);
+    if (!check.ok && check.reason === 'hook') {
+      // Recreated by another instance meanwhile?
+      bot = (await this.o.bot!(true).catch(() => undefined)) ?? bot;
+      check = checkBotNotification(body, bot, this.o.projectId);
+    }
+    if (!check.ok) {
+      const status = check.reason === 'envelope' ? 400 : 403;
+      return refuse(check.reason, status, 'Not a notification of our Tiledesk bot', {
+        why: check.why,
+      });
+    }
+    const now = this.clock.now();
+    if (Math.abs(now - check.issuedAtMs) > MAX_TOKEN_AGE_MS) {
+      return refuse('stale', 403, 'Notification too old');
+    }
+    this.stats.accept(now);
+    this.ignore('bot_notification', {});
+    return OK;
+  }
+
   private dispatch(work: Work): void {
     const ours = parseRequestId(this.o.projectId, work.requestId);
     if (!ours) {
@@ -244,6 +301,10 @@ export class WebhookReceiver {
     }
     if (work.typing) {
       this.o.typing?.(ours.convKey, ours.generation, work.typing);
+      return;
+    }
+    if (work.joined) {
+      this.o.delivery.joined(ours.convKey, ours.generation, work.joined);
       return;
     }
     if (work.message) {
@@ -272,16 +333,33 @@ interface Work {
   requestId: string;
   message: TiledeskMessage | undefined;
   typing?: TypingSignal;
+  /** A person takes part in the request (request.update). */
+  joined?: JoinedAgent;
 }
 
 const OK: WebhookResponse = { status: 200, body: { ok: true } };
+
+type Refuse = (
+  reason: WebhookRefusal,
+  status: number,
+  error: string,
+  extra?: Record<string, unknown>,
+) => WebhookResponse;
+
+function isResponse(value: unknown): value is WebhookResponse {
+  return value instanceof Object && RESPONSES.has(value);
+}
 const IGNORED = Symbol('ignored');
 const TOO_LARGE = Symbol('too large');
 const MALFORMED = Symbol('malformed');
 
+/** The refusals `respond` made: told apart from a parsed body by identity, never by shape. */
+const RESPONSES = new WeakSet<object>();
+
 function respond(status: number, error: string, headers: Record<string, string> = {}) {
   const response: WebhookResponse = { status, body: { error } };
   if (Object.keys(headers).length > 0) response.headers = headers;
+  RESPONSES.add(response);
   return response;
 }
 
@@ -295,6 +373,13 @@ function toWork(envelope: WebhookEnvelope): Work | typeof IGNORED | undefined {
     const message = TiledeskMessage.safeParse(envelope.payload);
     if (!message.success) return undefined;
     return { requestId: message.data.recipient, message: message.data };
+  }
+  if (event === REQUEST_UPDATE_EVENT) {
+    if (typeof envelope.payload['request_id'] !== 'string') return undefined;
+    const joined = joinedAgentOf(envelope.payload);
+    return joined
+      ? { requestId: joined.requestId, message: undefined, joined: joined.agent }
+      : IGNORED;
   }
   if (event === TYPING_EVENT) {
     const typing = parseTypingEvent(envelope.payload);

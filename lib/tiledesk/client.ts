@@ -8,6 +8,7 @@ import {
   SentMessage,
   SignInResponse,
   Subscription,
+  TiledeskBot,
   TiledeskMessage,
   TiledeskRequest,
   WaitingTime,
@@ -37,6 +38,15 @@ export interface TiledeskApi {
   /** Sets the request's title (`first_text`, what agents see in lists): `PATCH …/requests/:id`. */
   setTitle?(token: string, requestId: string, title: string): Promise<void>;
   createSubscription(token: string, event: string, target: string): Promise<Subscription>;
+  /**
+   * Tiledesk bots (`/{p}/faq_kb`, admin): an `external` bot stands for this bot when
+   * `TiledeskMirrorVisibility` is `bot`. Optional: without them only `hidden` works.
+   */
+  createBot?(token: string, bot: { name: string; url: string }): Promise<TiledeskBot>;
+  /** The bot, or `undefined` when it does not exist (404). */
+  getBot?(token: string, id: string): Promise<TiledeskBot | undefined>;
+  updateBot?(token: string, id: string, fields: { name: string; url: string }): Promise<void>;
+  deleteBot?(token: string, id: string): Promise<void>;
   listSubscriptions(token: string): Promise<Subscription[]>;
   deleteSubscription(token: string, id: string): Promise<void>;
   /**
@@ -157,6 +167,35 @@ export class TiledeskClient implements TiledeskApi {
       event,
       target,
     });
+  }
+
+  createBot(token: string, bot: { name: string; url: string }) {
+    return this.call('POST', `${this.project}/faq_kb`, TiledeskBot, token, {
+      ...bot,
+      type: 'external',
+      description: 'Stands for the Bot Framework bot (botbuilder-tiledesk)',
+    });
+  }
+
+  async getBot(token: string, id: string) {
+    try {
+      return await this.call('GET', this.botPath(id), TiledeskBot, token);
+    } catch (err) {
+      if (err instanceof TiledeskApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async updateBot(token: string, id: string, fields: { name: string; url: string }) {
+    await this.call('PUT', this.botPath(id), undefined, token, fields);
+  }
+
+  async deleteBot(token: string, id: string) {
+    await this.call('DELETE', this.botPath(id), undefined, token);
+  }
+
+  private botPath(id: string): string {
+    return `${this.project}/faq_kb/${encodeURIComponent(id)}`;
   }
 
   listSubscriptions(token: string) {

@@ -122,6 +122,27 @@ export const Subscription = z.looseObject({
   secret: z.string().optional(),
 }) satisfies z.ZodType<Subscription>;
 
+/** A Tiledesk bot (`faq_kb`); `secret` only in the answer that creates it (§10). */
+export interface TiledeskBot {
+  [key: string]: unknown;
+  _id: string;
+  name?: string | undefined;
+  type?: string | undefined;
+  url?: string | undefined;
+  secret?: string | undefined;
+  trashed?: boolean | undefined;
+}
+
+/** @internal */
+export const TiledeskBot = z.looseObject({
+  _id: z.string(),
+  name: z.string().optional(),
+  type: z.string().optional(),
+  url: z.string().optional(),
+  secret: z.string().optional(),
+  trashed: z.boolean().optional(),
+}) satisfies z.ZodType<TiledeskBot>;
+
 /**
  * Envelope of every webhook delivery (§5.3): no top-level `event`; use `hook.event`.
  * @internal
@@ -150,5 +171,7 @@ export interface OutgoingMessage {
   language?: string;
   departmentid?: string;
   request_status?: number;
+  /** First message only: who serves the new request (`bot_<id>` for a Tiledesk bot). */
+  participants?: string[];
   email?: string;
 }

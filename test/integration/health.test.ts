@@ -23,6 +23,7 @@ describe('start() result and health()', () => {
       signedIn: true,
       subscribed: true,
       webhookReachable: true,
+      tiledeskBot: null,
       problems: [],
     });
     const health = h.tiledesk.health();

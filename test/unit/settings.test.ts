@@ -59,6 +59,7 @@ describe('resolveSettings', () => {
       departmentId: undefined,
       channelName: 'botframework',
       botName: 'Bot',
+      mirrorVisibility: 'hidden',
       agentPrefix: '{agent}: ',
       agentTyping: true,
       microsoftAppId: '',

@@ -87,7 +87,7 @@ describe('WebhookReceiver.handle', () => {
 
   function makeReceiver(options: Partial<WebhookReceiverOptions> = {}): WebhookReceiver {
     return new WebhookReceiver({
-      delivery: { notify },
+      delivery: { notify, joined: () => undefined },
       projectId: SCENARIO.projectId,
       logger,
       known,

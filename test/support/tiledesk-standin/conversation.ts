@@ -6,6 +6,7 @@
 import type { Store } from './model';
 import type { StandInMessage, StandInRequest, StandInUserDoc } from './types';
 import type { WebhookDispatcher } from './webhooks';
+import type { BotNotifier } from './bots';
 import { chatClosed, memberJoined, touchingOperator, type MessageInput } from './message-builders';
 import {
   buildRequest,
@@ -35,6 +36,8 @@ export class Conversations {
     private readonly labels: Record<string, string>,
     /** See `StandInOptions.chat21`. */
     private readonly chat21: boolean,
+    /** External bots serving requests are told of each message (bots.ts). */
+    private readonly bots?: BotNotifier,
   ) {}
 
   /** requestService.create (§2.2). Returns the newly assigned agents (announced after the first message). */
@@ -92,6 +95,21 @@ export class Conversations {
     this.emitRequest('request.update', request);
     const user = this.store.users.get(member);
     this.announce(request, user ? [user] : []);
+    // conciergeBot (`request.participants.join`): a person joining removes the bot, soon after.
+    const bot = request.participants.find((p) => p.startsWith('bot_'));
+    if (!member.startsWith('bot_') && bot) {
+      this.timers.soon(() => {
+        const live = this.store.requests.get(request.request_id);
+        if (!live?.participants.includes(bot)) return;
+        setParticipants(
+          this.store,
+          live,
+          live.participants.filter((p) => p !== bot),
+        );
+        this.touch(live);
+        this.emitRequest('request.update', live);
+      });
+    }
     return request;
   }
 
@@ -138,6 +156,7 @@ export class Conversations {
       ],
       () => ({ ...message, request: requestLean(request) }),
     );
+    this.bots?.notify(message, requestLean(request), request);
     if (lastMessage) {
       request.attributes['last_message'] = { ...message };
       request.updatedAt = at;

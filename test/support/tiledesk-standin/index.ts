@@ -8,6 +8,7 @@ import { Auth } from './auth';
 import { Conversations } from './conversation';
 import { agentConsoleMessage } from './message-builders';
 import { ADMIN_USER_ID, DEFAULT_AGENT, Store } from './model';
+import { type BotNotification, BotNotifier, BotRoutes, BotStore, type StandInBot } from './bots';
 import { Router } from './router';
 import { AuthRoutes } from './routes-auth';
 import { MessageRoutes } from './routes-messages';
@@ -46,6 +47,8 @@ export class TiledeskStandIn {
   private readonly front: HttpFront;
   private readonly timers = new TimerSet();
   private readonly photos = new Photos();
+  private readonly botStore = new BotStore();
+  private readonly botNotifier: BotNotifier;
   private baseUrl: string | undefined;
 
   constructor(options: StandInOptions = {}) {
@@ -74,6 +77,11 @@ export class TiledeskStandIn {
       retryDelaysMs: options.webhookRetryDelaysMs ?? [2500, 4500],
       subscriptions: () => this.store.subscriptions.values(),
     });
+    this.botNotifier = new BotNotifier(
+      this.botStore,
+      this.timers,
+      options.webhookOrigin ?? 'http://localhost:3000',
+    );
     this.conv = new Conversations(
       this.store,
       this.hooks,
@@ -81,6 +89,7 @@ export class TiledeskStandIn {
       options.commandDelayMs ?? 20,
       options.labels ?? {},
       options.chat21 ?? true,
+      this.botNotifier,
     );
     const router = new Router(
       this.store,
@@ -91,6 +100,7 @@ export class TiledeskStandIn {
       new SubscriptionRoutes(this.store, auth),
       this.photos,
       (events, payload) => this.hooks.emit(events, payload),
+      new BotRoutes(this.projectId, this.botStore, auth),
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }
@@ -105,6 +115,7 @@ export class TiledeskStandIn {
   async stop(): Promise<void> {
     this.timers.clear();
     this.hooks.stop();
+    this.botNotifier.stop();
     await this.front.close();
   }
 
@@ -122,6 +133,16 @@ export class TiledeskStandIn {
 
   messages(requestId: string): StandInMessage[] {
     return clone(this.store.messages.get(requestId) ?? []);
+  }
+
+  /** Tiledesk bots (`faq_kb`), secrets included. */
+  get bots(): StandInBot[] {
+    return clone([...this.botStore.bots.values()]);
+  }
+
+  /** What external bots were POSTed (botEvent.js), in order. */
+  get botNotifications(): readonly BotNotification[] {
+    return this.botNotifier.sent;
   }
 
   get requests(): ReadonlyMap<string, StandInRequest> {
@@ -183,6 +204,31 @@ export class TiledeskStandIn {
     const agent = this.agentFor(request, opts.agentId);
     const input = agentConsoleMessage(agent, text, { attributes: { subtype: 'private' } });
     return clone(this.conv.addMessage(request, input, true));
+  }
+
+  /**
+   * The dashboard's JOIN TO CHAT: same path as `POST …/participants {member}`; a bot serving the
+   * request leaves soon after (conciergeBot), with a second `request.update`.
+   */
+  joinToChat(requestId: string, member: string): StandInRequest {
+    return clone(this.conv.addParticipant(this.mustRequest(requestId), member));
+  }
+
+  /**
+   * A message posted through REST by some project member (an integration, another bot): on an
+   * existing request `sender` is not checked (§3.3).
+   */
+  postAs(
+    requestId: string,
+    input: { sender: string; senderFullname: string; text: string },
+  ): StandInMessage {
+    const request = this.mustRequest(requestId);
+    const message = this.conv.addMessage(
+      request,
+      { ...input, status: 0, createdBy: ADMIN_USER_ID, channel: { name: request.channel.name } },
+      true,
+    );
+    return clone(message);
   }
 
   /** Same path as `PUT /{p}/requests/{id}/close` with closed_by = the agent. */

@@ -10,6 +10,7 @@ import type { AuthRoutes } from './routes-auth';
 import type { MessageRoutes } from './routes-messages';
 import type { RequestRoutes } from './routes-requests';
 import type { SubscriptionRoutes } from './routes-subscriptions';
+import type { BotRoutes } from './bots';
 import { isValidObjectId } from './util';
 
 /** Express finalhandler 404. */
@@ -29,6 +30,7 @@ export class Router {
     private readonly photos?: Photos,
     /** Webhook deliveries of events the router itself handles (`POST /{p}/events`). */
     private readonly emit?: (events: readonly string[], payload: () => unknown) => void,
+    private readonly bots?: BotRoutes,
   ) {}
 
   handle(ctx: Ctx): Reply {
@@ -76,6 +78,7 @@ export class Router {
       second !== 'requests' &&
       second !== 'subscriptions' &&
       second !== 'project_users' &&
+      second !== 'faq_kb' &&
       !upload &&
       !event
     ) {
@@ -99,6 +102,8 @@ export class Router {
       reply = this.ownProjectUser(ctx);
     } else if (second === 'subscriptions') {
       reply = this.subscriptions.handle(ctx);
+    } else if (second === 'faq_kb') {
+      reply = this.bots?.handle(ctx);
     } else {
       const [, , requestId, action, extra] = ctx.segments;
       reply =
