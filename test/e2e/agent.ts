@@ -169,6 +169,25 @@ export class TiledeskActor {
     });
   }
 
+  /** The open requests this account may see: what the dashboard's lists and monitor ask for. */
+  async listedRequests(): Promise<WireRequest[]> {
+    const body = await this.rest.ok<{ requests: WireRequest[] }>(
+      'GET',
+      this.path('/requests'),
+      this.auth,
+    );
+    return body.requests;
+  }
+
+  /** The project's Tiledesk bots (`faq_kb`, no secrets). */
+  async bots(): Promise<{ _id: string; name?: string; type?: string; url?: string }[]> {
+    return this.rest.ok('GET', this.path('/faq_kb'), this.auth);
+  }
+
+  async deleteBot(id: string): Promise<void> {
+    await this.rest.ok('DELETE', this.path(`/faq_kb/${encodeURIComponent(id)}`), this.auth);
+  }
+
   async close(requestId: string): Promise<void> {
     await this.rest.ok('PUT', this.requestPath(requestId, '/close'), { ...this.auth, body: {} });
   }

@@ -7,12 +7,12 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { conversationKey, endUserId, requestIdFor } from '../../lib/core/ids';
 import { FakeChannel, type ReceivedActivity } from '../support/fake-channel';
 import { type SampleProcess, startSampleProcess } from '../support/sample-process';
 import { eventually, TiledeskActor, type WireMessage, type WireRequest } from './agent';
 import { e2eContext } from './context';
+import { freePort, sampleEnv } from './sample-env';
 import type { E2eTarget, IdentityMode } from './target';
 
 const CONNECTING = 'Connecting you to a human agent…';
@@ -62,7 +62,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
       webhookUrl = target.webhookUrl ?? `http://127.0.0.1:${port}/api/tiledesk`;
       sample = await startSampleProcess({
         name: `sample-${mode}`,
-        env: sampleEnv(target, mode, port, webhookUrl),
+        env: sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
         echo: process.env['TILEDESK_E2E_ECHO'] === '1',
       });
       // start() subscribed (or keeps retrying): both subscriptions point at this bot.
@@ -440,7 +440,7 @@ function timeouts(target: E2eTarget, mode: IdentityMode, timings: Map<string, nu
       sample = await startSampleProcess({
         name: 'sample-timeouts',
         env: {
-          ...sampleEnv(target, mode, port, webhookUrl),
+          ...sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
           TiledeskQueueTimeoutMs: '2000',
           TiledeskInactivityTimeoutMs: '3000',
           TiledeskCatchUpIntervalMs: '500',
@@ -521,31 +521,6 @@ function buttonTitles(a: ReceivedActivity): (string | undefined)[] {
   return actions?.map((b) => b.title) ?? [];
 }
 
-function sampleEnv(
-  target: E2eTarget,
-  mode: IdentityMode,
-  port: number,
-  webhookUrl: string,
-): Record<string, string> {
-  const env: Record<string, string> = {
-    PORT: String(port),
-    MicrosoftAppId: '',
-    TiledeskApiUrl: target.apiUrl,
-    TiledeskProjectId: target.projectId,
-    TiledeskEmail: target.admin.email,
-    TiledeskPassword: target.admin.password,
-    TiledeskWebhookUrl: webhookUrl,
-    TiledeskBotName: BOT_NAME,
-    TILEDESK_TEST_TRIGGERS: '1',
-  };
-  if (target.departmentId) env['TiledeskDepartmentId'] = target.departmentId;
-  if (mode === 'secret') {
-    if (!target.projectSecret) throw new Error('the secret mode needs the project secret');
-    env['TiledeskProjectSecret'] = target.projectSecret;
-  }
-  return env;
-}
-
 function joined(agentName: string): string {
   return `${agentName} has joined the chat.`;
 }
@@ -563,16 +538,4 @@ function avatarOf(a: ReceivedActivity): string | undefined {
 
 function nameOf(a: ReceivedActivity): string | undefined {
   return (a.activity['from'] as { name?: string } | undefined)?.name;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -119,6 +119,7 @@ async function main(): Promise<number> {
     ...(args.grep ? { grep: args.grep } : {}),
   });
   mocha.addFile(resolve(__dirname, 'loop.e2e.ts'));
+  mocha.addFile(resolve(__dirname, 'visibility.e2e.ts'));
   if (args.bootstrap && args.contract) {
     mocha.addFile(resolve(__dirname, '..', 'contract', 'standin-contract.test.ts'));
   }
