@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AxiosInstance } from 'axios';
 import { PROBE_FIX } from '../core/health';
+import { REQUEST_UPDATE_EVENT } from '../core/request-update';
 import { webhookEvents } from '../core/subscriptions';
 import { TYPING_EVENT } from '../core/typing';
 import { probeWebhook, redactUrl } from '../core/webhook-probe';
@@ -109,6 +110,10 @@ class Checks {
     else this.report('skip', 'department', 'not checked (Tiledesk not reachable)');
     if (list) await this.subscriptions(token!, list);
     else this.report('skip', 'webhook subscriptions', 'not checked (needs an admin sign-in)');
+    if (this.s.mirrorVisibility === 'bot') {
+      if (list) await this.tiledeskBot(token!);
+      else this.report('skip', 'Tiledesk bot', 'not checked (needs an admin sign-in)');
+    }
     await this.webhook();
   }
 
@@ -237,8 +242,11 @@ class Checks {
   private async subscriptions(token: string, list: Subscription[]): Promise<void> {
     const target = this.s.webhookUrl;
     const shown = redactUrl(target);
-    const typing = this.s.agentTyping ? [TYPING_EVENT] : [];
-    for (const event of webhookEvents(this.s.channelName, typing)) {
+    const extra = [
+      ...(this.s.agentTyping ? [TYPING_EVENT] : []),
+      ...(this.s.mirrorVisibility === 'bot' ? [REQUEST_UPDATE_EVENT] : []),
+    ];
+    for (const event of webhookEvents(this.s.channelName, extra)) {
       const title = `subscription ${event}`;
       const ours = list.find((x) => x.event === event && x.target === target);
       if (ours) this.report('ok', title, `→ ${shown} (${ours._id})`);
@@ -258,6 +266,43 @@ class Checks {
           `also sent to ${redactUrl(other.target)} (${other._id}); delete that subscription if the URL is an old one of this bot`,
         );
       }
+    }
+  }
+
+  /**
+   * `TiledeskMirrorVisibility=bot`: the external Tiledesk bot whose URL is our webhook. Only
+   * reported: its secret is shown once, at creation, and must be kept in the bot's storage, which
+   * `start()` does (doctor cannot, so it never creates one).
+   */
+  private async tiledeskBot(token: string): Promise<void> {
+    const title = 'Tiledesk bot';
+    let bots;
+    try {
+      bots = await this.client.listBots(token);
+    } catch (err) {
+      if (!(err instanceof TiledeskApiError)) throw err;
+      this.report('fail', title, `cannot list the project's bots: ${detailOf(err)}`);
+      return;
+    }
+    const ours = bots.filter((b) => b.type === 'external' && b.url === this.s.webhookUrl);
+    const shown = redactUrl(this.s.webhookUrl);
+    if (ours.length === 0) {
+      this.report(
+        'fail',
+        title,
+        `no external bot of the project points at ${shown}: conversations cannot be served by it (TiledeskMirrorVisibility=bot)`,
+        'start the bot: start() creates it and keeps its secret in the bot storage (doctor cannot keep it, so it does not create one)',
+      );
+      return;
+    }
+    const names = ours.map((b) => `${b.name ?? '?'} (${b._id})`).join(', ');
+    this.report('ok', title, `${names} → ${shown}`);
+    if (ours.length > 1) {
+      this.report(
+        'note',
+        title,
+        'several bots point at this URL: the bot uses the one in its storage; delete the others in Dashboard → Bots',
+      );
     }
   }
 

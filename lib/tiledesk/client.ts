@@ -177,6 +177,11 @@ export class TiledeskClient implements TiledeskApi {
     });
   }
 
+  /** The project's bots (`GET /{p}/faq_kb`; no secrets). */
+  listBots(token: string) {
+    return this.call('GET', `${this.project}/faq_kb`, TiledeskBot.array(), token);
+  }
+
   async getBot(token: string, id: string) {
     try {
       return await this.call('GET', this.botPath(id), TiledeskBot, token);

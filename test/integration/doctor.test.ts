@@ -36,6 +36,7 @@ describe('doctor', function () {
       h.standin.admin.password,
       h.standin.projectSecret,
       ...h.standin.subscriptions().map((s) => s.secret),
+      ...h.standin.bots.map((b) => b.secret),
     ]) {
       expect(text, 'a secret was printed').to.not.include(secret);
     }
@@ -190,6 +191,29 @@ describe('doctor', function () {
     expect(started.ok).to.equal(true);
     expect(h.standin.subscriptions()).to.have.length(3);
     expect((await doctor()).code).to.equal(0);
+  });
+
+  it('TiledeskMirrorVisibility=bot: the Tiledesk bot and request.update are checked; only start() creates the bot', async () => {
+    h = await startHarness({
+      standin,
+      noStart: true,
+      settings: { TiledeskMirrorVisibility: 'bot' },
+    });
+    const before = await doctor({}, { fix: true });
+    expect(before.code).to.equal(1);
+    const missing = check(before.out, 'Tiledesk bot');
+    expect(missing.line).to.match(/^✗ .*no external bot of the project points at/);
+    expect(missing.fix).to.match(/^start the bot/);
+    expect(h.standin.bots).to.deep.equal([]); // never by doctor: it could not keep the secret
+    expect(check(before.out, 'subscription request.update').line).to.match(/^✓ .*: created/);
+
+    expect((await h.tiledesk.start()).ok).to.equal(true);
+    const after = await doctor();
+    expect(after.code).to.equal(0);
+    const [bot] = h.standin.bots;
+    expect(check(after.out, 'Tiledesk bot').line).to.equal(
+      `✓ Tiledesk bot: Echo Bot (${bot!._id}) → ${h.settings.TiledeskWebhookUrl}`,
+    );
   });
 
   it('reads a .env file in the current directory; the environment wins', async () => {
