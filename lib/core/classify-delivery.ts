@@ -15,6 +15,20 @@ export type Delivery =
   | { kind: 'ignore'; reason: string };
 
 const HIDDEN_SUBTYPES = new Set(['info', 'info/support', 'private']);
+const MEDIA_TYPES = new Set(['image', 'file', 'frame', 'gallery']);
+
+/** Buttons, a gallery or a Tiledesk bot's `commands` make a message without text worth sending. */
+function carriesContent(attributes: Record<string, unknown>): boolean {
+  const attachment = attributes['attachment'];
+  const has = (v: unknown) => Array.isArray(v) && v.length > 0;
+  return (
+    has(attributes['commands']) ||
+    (typeof attachment === 'object' &&
+      attachment !== null &&
+      (has((attachment as Record<string, unknown>)['buttons']) ||
+        has((attachment as Record<string, unknown>)['gallery'])))
+  );
+}
 
 export function classifyMessage(
   message: TiledeskMessage,
@@ -41,12 +55,7 @@ export function classifyMessage(
     return { kind: 'ignore', reason: subtype };
   }
   if (message.sender === 'system') return { kind: 'ignore', reason: 'system' };
-  if (
-    !message.text &&
-    message.type !== 'image' &&
-    message.type !== 'file' &&
-    message.type !== 'frame'
-  ) {
+  if (!message.text && !MEDIA_TYPES.has(message.type ?? '') && !carriesContent(attributes)) {
     return { kind: 'ignore', reason: 'empty' };
   }
   return { kind: 'agent' };
