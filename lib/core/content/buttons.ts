@@ -72,7 +72,9 @@ export function readButtons(raw: unknown): TiledeskButton[] {
     const b = asRecord(item);
     const value = textOf(b['value']);
     if (!value) continue;
-    const link = textOf(b['link']);
+    // Only links a user can safely open (never `javascript:`); others become plain replies.
+    const href = textOf(b['link']);
+    const link = href && /^(https?:|mailto:|tel:)/i.test(href) ? href : undefined;
     const action = textOf(b['action']);
     if (b['type'] === 'url' && link) out.push({ type: 'url', value, link });
     else if (b['type'] === 'action' && action) {
