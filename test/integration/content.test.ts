@@ -122,4 +122,65 @@ for (const binding of BINDINGS)
       expect(h.channel.texts('conv-g').filter((t) => t.startsWith('Echo'))).to.deep.equal([]);
       expect(h.errors).to.deep.equal([]);
     });
+
+    it("a Tiledesk bot's commands reach the user in order; a hidden action click stays hidden", async () => {
+      h = await startHarness({ binding, logic: carouselBot });
+      const ada = h.user('conv-x', 'user-1', 'Ada Lovelace');
+      await ada.sayAndWait('I want to talk to a human please');
+      const requestId = onlyRequestId();
+      const before = h.channel.activities('conv-x').length;
+
+      h.standin.agentReply(requestId, 'Hello! Ready?', {
+        attributes: {
+          commands: [
+            { type: 'message', message: { type: 'text', text: 'Hello!' } },
+            { type: 'wait', time: 500 },
+            {
+              type: 'message',
+              message: {
+                type: 'text',
+                text: 'Ready?',
+                attributes: {
+                  attachment: {
+                    type: 'template',
+                    buttons: [
+                      { type: 'action', value: 'Go', action: '#go', show_echo: false },
+                      { type: 'url', value: 'Terms', link: 'https://acme.example/terms' },
+                    ],
+                  },
+                },
+              },
+            },
+          ],
+        },
+      });
+      await h.settle();
+      const received = h.channel.activities('conv-x').slice(before);
+      expect(received.map((a) => a.activity['text'])).to.deep.equal([
+        'Anna Rossi: Hello!',
+        'Ready?',
+      ]);
+      const actions = (received[1]!.activity['suggestedActions'] as { actions: unknown[] }).actions;
+      expect(actions).to.deep.equal([
+        {
+          type: 'messageBack',
+          title: 'Go',
+          text: 'Go',
+          value: { tiledesk: { action: '#go', show_echo: false } },
+        },
+        { type: 'openUrl', title: 'Terms', value: 'https://acme.example/terms' },
+      ]);
+
+      await ada.say(h.bot.messagesUrl, 'Go', {
+        value: { tiledesk: { action: '#go', show_echo: false } },
+      });
+      await h.settle();
+      const click = h.standin.messages(requestId).at(-1)!;
+      expect([
+        click.text,
+        click.attributes?.['action'],
+        click.attributes?.['subtype'],
+      ]).to.deep.equal(['Go', '#go', 'info']);
+      expect(h.errors).to.deep.equal([]);
+    });
   });
