@@ -1,4 +1,5 @@
 import type { TiledeskMessage } from '../tiledesk/wire';
+import { asArray, asRecord } from './content/text';
 import { MIRROR_MARK } from './to-tiledesk';
 
 /**
@@ -19,14 +20,9 @@ const MEDIA_TYPES = new Set(['image', 'file', 'frame', 'gallery']);
 
 /** Buttons, a gallery or a Tiledesk bot's `commands` make a message without text worth sending. */
 function carriesContent(attributes: Record<string, unknown>): boolean {
-  const attachment = attributes['attachment'];
-  const has = (v: unknown) => Array.isArray(v) && v.length > 0;
-  return (
-    has(attributes['commands']) ||
-    (typeof attachment === 'object' &&
-      attachment !== null &&
-      (has((attachment as Record<string, unknown>)['buttons']) ||
-        has((attachment as Record<string, unknown>)['gallery'])))
+  const attachment = asRecord(attributes['attachment']);
+  return [attributes['commands'], attachment['buttons'], attachment['gallery']].some(
+    (list) => asArray(list).length > 0,
   );
 }
 
