@@ -1,6 +1,6 @@
 import type { TiledeskMessage } from '../tiledesk/wire';
 import { classifyMessage } from './classify-delivery';
-import { type AgentPresentation, toUserActivity } from './to-activity';
+import { type AgentPresentation, toUserActivities } from './to-activity';
 import type { ChatActivity } from './types';
 
 /**
@@ -54,13 +54,13 @@ export function agentPrefix(template: string, agentName: string | undefined): st
 export function agentPresenter(
   template: string,
   avatarOf: (agentId: string) => Promise<string | undefined>,
-): (message: TiledeskMessage, opensTurn: boolean) => Promise<ChatActivity> {
+): (message: TiledeskMessage, opensTurn: boolean) => Promise<ChatActivity[]> {
   return async (message, opensTurn) => {
     const presentation: AgentPresentation = {};
     const prefix = opensTurn ? agentPrefix(template, message.senderFullname) : '';
     if (prefix) presentation.prefix = prefix;
     const avatarUrl = await avatarOf(message.sender);
     if (avatarUrl) presentation.avatarUrl = avatarUrl;
-    return toUserActivity(message, presentation);
+    return toUserActivities(message, presentation);
   };
 }

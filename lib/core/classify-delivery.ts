@@ -1,4 +1,5 @@
 import type { TiledeskMessage } from '../tiledesk/wire';
+import { asArray, asRecord } from './content/text';
 import { MIRROR_MARK } from './to-tiledesk';
 
 /**
@@ -15,6 +16,15 @@ export type Delivery =
   | { kind: 'ignore'; reason: string };
 
 const HIDDEN_SUBTYPES = new Set(['info', 'info/support', 'private']);
+const MEDIA_TYPES = new Set(['image', 'file', 'frame', 'gallery']);
+
+/** Buttons, a gallery or a Tiledesk bot's `commands` make a message without text worth sending. */
+function carriesContent(attributes: Record<string, unknown>): boolean {
+  const attachment = asRecord(attributes['attachment']);
+  return [attributes['commands'], attachment['buttons'], attachment['gallery']].some(
+    (list) => asArray(list).length > 0,
+  );
+}
 
 export function classifyMessage(
   message: TiledeskMessage,
@@ -41,12 +51,7 @@ export function classifyMessage(
     return { kind: 'ignore', reason: subtype };
   }
   if (message.sender === 'system') return { kind: 'ignore', reason: 'system' };
-  if (
-    !message.text &&
-    message.type !== 'image' &&
-    message.type !== 'file' &&
-    message.type !== 'frame'
-  ) {
+  if (!message.text && !MEDIA_TYPES.has(message.type ?? '') && !carriesContent(attributes)) {
     return { kind: 'ignore', reason: 'empty' };
   }
   return { kind: 'agent' };

@@ -1,135 +1,129 @@
 import type { OutgoingMessage } from '../tiledesk/wire';
-import type { ChatActivity, ChatAttachment, ChatCardAction } from './types';
+import { buttonsText, clickOf, type TiledeskButton, toTiledeskButton } from './content/buttons';
+import { type CardView, describeCard, isCard, isHeroLike } from './content/cards';
+import { toGalleryMessage } from './content/gallery';
+import { asRecord, neutralize, usableUrl } from './content/text';
+import type { ChatActivity, ChatAttachment } from './types';
 
 /**
- * Pure mapping of a Bot Framework message activity to the Tiledesk messages that mirror it
- * (tiledesk-api.md §3.2, §3.6): one text message, plus one `image`/`file` message per media
- * attachment; cards and suggested actions become readable text (and Tiledesk buttons).
+ * Pure mapping of a Bot Framework message activity (the user's or the bot's) to the Tiledesk
+ * messages that mirror it (tiledesk-api.md §3.2, §3.6; README "What each message becomes"), in
+ * this order:
+ * 1. one text message: the activity's text, the text of cards without an image (Adaptive,
+ *    receipt, sign-in, media cards), their buttons and the suggested actions as template buttons
+ *    (left out when there is nothing for it and something else follows);
+ * 2. per attachment, in order: a hero/thumbnail card with an image (or an Adaptive Card that is
+ *    only an image) → an `image` message with its buttons; a carousel of hero/thumbnail cards →
+ *    one `gallery` message; media with a URL → `image` or `file`.
+ * Every text and button label goes through `neutralize`; every message has a non-empty text.
  */
+
+export { neutralize };
 
 /** Marker in `attributes` of everything we post, to recognise our own webhook echoes. */
 export const MIRROR_MARK = 'bf_mirror';
 
-/**
- * Makes text inert for Tiledesk: a backslash before `agent`/`close` would run the `\agent` /
- * `\close` command (§4.1) and `${KEY}` would be replaced by a project label (§3.6). The
- * look-alike U+29F5 and a zero-width space keep the text readable for the agent.
- */
-export function neutralize(text: string): string {
-  return text.replace(/\\(?=\s*(agent|close))/gi, '\u29F5').replace(/\$\{/g, '$\u200B{');
-}
-
-const CARD_TYPES: Record<string, true> = {
-  'application/vnd.microsoft.card.hero': true,
-  'application/vnd.microsoft.card.thumbnail': true,
-  'application/vnd.microsoft.card.adaptive': true,
-  'application/vnd.microsoft.card.signin': true,
-  'application/vnd.microsoft.card.oauth': true,
-  'application/vnd.microsoft.card.receipt': true,
-  'application/vnd.microsoft.card.animation': true,
-  'application/vnd.microsoft.card.audio': true,
-  'application/vnd.microsoft.card.video': true,
-};
-
 export function toTiledeskMessages(activity: ChatActivity): OutgoingMessage[] {
-  const out: OutgoingMessage[] = [];
-  const lines: string[] = [];
-  const buttons: { type: 'text' | 'url'; value: string; link?: string }[] = [];
-  if (activity.text) lines.push(activity.text);
+  const parts: (OutgoingMessage | 'gallery')[] = [];
+  const texts: string[] = [];
+  const buttons: TiledeskButton[] = [];
+  if (activity.text?.trim()) texts.push(activity.text);
+  else texts.push(...valueLines(activity.value));
 
-  for (const attachment of activity.attachments ?? []) {
-    if (CARD_TYPES[attachment.contentType]) {
-      const card = describeCard(attachment.content);
-      if (card.text) lines.push(card.text);
-      buttons.push(...card.buttons);
-    } else if (attachment.contentUrl && !/^data:/i.test(attachment.contentUrl)) {
-      out.push(mediaMessage(attachment, attachment.contentUrl));
+  const attachments = activity.attachments ?? [];
+  const carousel =
+    activity.attachmentLayout === 'carousel' &&
+    attachments.filter((a) => isHeroLike(a.contentType)).length > 1;
+  const galleryCards: CardView[] = [];
+  for (const attachment of attachments) {
+    if (isCard(attachment.contentType)) {
+      const card = describeCard(attachment.contentType, attachment.content);
+      if (carousel && isHeroLike(attachment.contentType)) {
+        if (galleryCards.push(card) === 1) parts.push('gallery'); // where the first card was
+      } else if (card.image) parts.push(imageCard(card));
+      else {
+        texts.push(card.lines.join('\n'));
+        buttons.push(...card.actions.map(toTiledeskButton));
+      }
     } else {
-      lines.push(`[${attachment.name ?? attachment.contentType}]`);
+      const src = usableUrl(attachment.contentUrl);
+      if (src) parts.push(mediaMessage(attachment, src));
+      else texts.push(`[${attachment.name ?? attachment.contentType}]`);
     }
   }
-  for (const action of activity.suggestedActions?.actions ?? []) buttons.push(toButton(action));
+  for (const action of activity.suggestedActions?.actions ?? []) {
+    buttons.push(toTiledeskButton(action));
+  }
+  const out = parts.map((p) => (p === 'gallery' ? toGalleryMessage(galleryCards) : p));
 
-  const text = lines.join('\n\n').trim();
-  if (text || buttons.length > 0 || out.length === 0) {
-    const message: OutgoingMessage = { text: neutralize(text || buttonsText(buttons) || ' ') };
-    if (buttons.length > 0) {
-      message.attributes = { attachment: { type: 'template', buttons } };
-      if (text) message.text = neutralize(`${text}\n\n${buttonsText(buttons)}`);
+  const text = texts
+    .filter((t) => t.trim())
+    .join('\n\n')
+    .trim();
+  const click = clickOf(activity.value);
+  if (text || buttons.length > 0 || click || out.length === 0) {
+    const first = withButtons(neutralize(text), buttons);
+    if (click) {
+      // A click on an agent's action button, as Tiledesk's widget sends it (§3.6).
+      first.attributes = { ...first.attributes, action: click.action };
+      if (!click.showEcho) first.attributes['subtype'] = 'info';
     }
-    out.unshift(message);
+    out.unshift(first);
   }
   return out;
+}
+
+/** `text` with the buttons as template buttons, and their labels after it (never empty). */
+function withButtons(text: string, buttons: TiledeskButton[], type?: 'image'): OutgoingMessage {
+  const labels = buttonsText(buttons);
+  const message: OutgoingMessage = {
+    text: [text, labels].filter(Boolean).join('\n\n') || ' ',
+  };
+  if (type) message.type = type;
+  if (buttons.length > 0) message.attributes = { attachment: { type: 'template', buttons } };
+  return message;
+}
+
+function imageCard(card: CardView): OutgoingMessage {
+  const src = card.image!.src;
+  const text = neutralize(card.lines.join('\n')) || neutralize(card.image?.alt ?? '');
+  const message = withButtons(
+    text || 'Image attached',
+    card.actions.map(toTiledeskButton),
+    'image',
+  );
+  message.metadata = { src };
+  return message;
 }
 
 function mediaMessage(attachment: ChatAttachment, src: string): OutgoingMessage {
   const isImage = attachment.contentType.startsWith('image/');
   const name = attachment.name || src.split('?')[0]!.split('/').pop() || 'file';
+  const size = asRecord(attachment.content)['size'];
   return {
     type: isImage ? 'image' : 'file',
     // §3.2: on a new request `text` is required even for media (it becomes first_text).
     text: neutralize(isImage ? (attachment.name ?? 'Image attached') : `[${name}](${src})`),
-    metadata: { src, name, type: attachment.contentType },
+    metadata: {
+      src,
+      name,
+      type: attachment.contentType,
+      ...(typeof size === 'number' && { size }),
+    },
   };
 }
 
-function buttonsText(buttons: { value: string }[]): string {
-  return buttons.map((b) => `[${b.value}]`).join(' ');
-}
-
-function toButton(action: ChatCardAction): { type: 'text' | 'url'; value: string; link?: string } {
-  const title = action.title ?? (typeof action.value === 'string' ? action.value : action.type);
-  if (action.type === 'openUrl' && typeof action.value === 'string') {
-    return { type: 'url', value: title, link: action.value };
+/**
+ * A message without text that carries a `value` (an Adaptive Card's Action.Submit): its fields as
+ * `name: value` lines, so the agent sees what the user submitted. Nested values are skipped.
+ */
+function valueLines(value: unknown): string[] {
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(asRecord(value))) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      out.push(`${key}: ${String(v)}`);
+    }
+    if (out.length === 20) break;
   }
-  return { type: 'text', value: title };
-}
-
-/** Hero/thumbnail/adaptive cards to readable text; enough for an agent to follow. */
-function describeCard(content: unknown): { text: string; buttons: ReturnType<typeof toButton>[] } {
-  const texts: string[] = [];
-  const buttons: ReturnType<typeof toButton>[] = [];
-  const visit = (node: unknown, depth: number): void => {
-    if (depth > 8 || node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) {
-      for (const child of node) visit(child, depth + 1);
-      return;
-    }
-    const obj = node as Record<string, unknown>;
-    if (typeof obj['title'] === 'string' && typeof obj['value'] === 'string' && !isAction(obj)) {
-      texts.push(`${obj['title']}: ${obj['value']}`); // a fact
-      return;
-    }
-    for (const field of ['title', 'subtitle', 'text']) {
-      const value = obj[field];
-      if (typeof value === 'string' && value.trim() && !isAction(obj)) texts.push(value.trim());
-    }
-    for (const field of ['buttons', 'actions']) {
-      const list = obj[field];
-      if (Array.isArray(list)) {
-        for (const a of list) if (a && typeof a === 'object') buttons.push(toButton(cardAction(a)));
-      }
-    }
-    for (const field of ['body', 'items', 'columns', 'facts']) visit(obj[field], depth + 1);
-  };
-  visit(content, 0);
-  return { text: texts.join('\n'), buttons };
-}
-
-function isAction(obj: Record<string, unknown>): boolean {
-  return (
-    typeof obj['type'] === 'string' &&
-    /^(Action\.|imBack|postBack|openUrl|messageBack)/.test(obj['type'])
-  );
-}
-
-function cardAction(a: object): ChatCardAction {
-  const o = a as Record<string, unknown>;
-  const type = String(o['type'] ?? 'imBack');
-  const value = type === 'Action.OpenUrl' ? o['url'] : (o['value'] ?? o['data']);
-  return {
-    type: type === 'Action.OpenUrl' ? 'openUrl' : type,
-    title: typeof o['title'] === 'string' ? o['title'] : undefined,
-    value,
-  };
+  return out.length > 0 ? [out.join('\n')] : [];
 }

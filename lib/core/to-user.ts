@@ -5,7 +5,7 @@ import { claimNotices, noticesSent, touchHandoff } from './record-handoff';
 import type { ConversationRecord, Notice } from './record';
 import type { RecordStore } from './record-store';
 import { backoffMs, isPermanentChannelError } from './retry';
-import { toUserActivity } from './to-activity';
+import { toUserActivities } from './to-activity';
 import type { ChatActivity, Clock, UserChannel } from './types';
 
 /**
@@ -27,10 +27,10 @@ export interface ToUserOptions {
   /** How long failing sends are retried quickly before they are reported. */
   maxAgeMs: number;
   /**
-   * The activity of an agent message (`opensTurn`: the first of an agent turn, agent-turns.ts);
-   * default `toUserActivity` as it is.
+   * The activities of an agent message (`opensTurn`: the first of an agent turn,
+   * agent-turns.ts); default `toUserActivities` as it is.
    */
-  present?: (message: TiledeskMessage, opensTurn: boolean) => Promise<ChatActivity>;
+  present?: (message: TiledeskMessage, opensTurn: boolean) => Promise<ChatActivity[]>;
   onError(error: TiledeskError): void;
 }
 
@@ -103,10 +103,10 @@ export class ToUser {
       try {
         const message = byId.get(ref.id)!;
         const opensTurn = openers.has(ref.id);
-        const activity = this.o.present
+        const activities = this.o.present
           ? await this.o.present(message, opensTurn)
-          : toUserActivity(message);
-        await this.o.user.sendAgentActivities(snapshot.record.ref, [activity]);
+          : toUserActivities(message);
+        await this.o.user.sendAgentActivities(snapshot.record.ref, activities);
         sent.push(ref);
       } catch (err) {
         failure = err;

@@ -249,6 +249,9 @@ function toChat(a: HostActivity): ChatActivity {
   if (a.locale) chat.locale = a.locale;
   if (a.channelId) chat.channelId = a.channelId;
   if (a.attachments?.length) chat.attachments = a.attachments;
+  if (a.attachmentLayout) chat.attachmentLayout = a.attachmentLayout;
+  // A click on an agent's `action` button carries the action here (content/buttons.ts).
+  if (a.value !== undefined && a.value !== null) chat.value = a.value;
   if (a.suggestedActions) chat.suggestedActions = a.suggestedActions;
   return chat;
 }

@@ -23,6 +23,10 @@ export interface ChatCardAction {
   type: string;
   title?: string;
   value?: unknown;
+  /** `messageBack`: the text the click sends. */
+  text?: string;
+  /** `messageBack`: what the user's transcript shows for the click (none: nothing shown). */
+  displayText?: string;
 }
 
 /** The subset of an activity the core reads or produces. */
@@ -37,6 +41,8 @@ export interface ChatActivity {
   from?: ChatAccount;
   conversation?: { id: string };
   attachments?: ChatAttachment[];
+  /** `'carousel'` shows the attachments side by side (`'list'`, the default, one below another). */
+  attachmentLayout?: string;
   suggestedActions?: { actions: ChatCardAction[]; to?: string[] };
 }
 

@@ -162,7 +162,7 @@ export type WebhookEnvelope = z.infer<typeof WebhookEnvelope>;
 /** Body we POST to `/{project}/requests/{id}/messages` (§3.2). */
 export interface OutgoingMessage {
   text: string;
-  type?: 'text' | 'image' | 'file';
+  type?: 'text' | 'image' | 'file' | 'gallery';
   sender?: string;
   senderFullname?: string;
   channel?: { name: string };

@@ -40,6 +40,7 @@ export interface TestActivity {
   name?: string;
   value?: unknown;
   attachments?: { contentType: string; contentUrl?: string; content?: unknown; name?: string }[];
+  attachmentLayout?: 'list' | 'carousel';
   suggestedActions?: { actions: { type: string; title?: string; value?: unknown }[]; to: string[] };
 }
 export type TestLogic = (turn: TestTurn) => Promise<void>;

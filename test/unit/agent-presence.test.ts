@@ -98,9 +98,11 @@ describe('agent turns (the name prefix)', () => {
   });
 
   it('the presenter: prefix on a turn opener only, the prefix alone for an image, the avatar on all', async () => {
-    const present = agentPresenter('{agent}: ', async (id) =>
+    const presentAll = agentPresenter('{agent}: ', async (id) =>
       id === ANNA ? 'https://api.example/images?path=x' : undefined,
     );
+    const present = async (...args: Parameters<typeof presentAll>) =>
+      (await presentAll(...args))[0]!;
     const opener = await present(msg(ANNA, { text: 'Hi' }), true);
     expect(opener.text).to.equal('Anna Rossi: Hi');
     expect(opener.from).to.deep.equal({
@@ -119,7 +121,7 @@ describe('agent turns (the name prefix)', () => {
     const marco = await present(msg(MARCO, { text: 'Hi' }), true);
     expect(marco.from).to.not.have.property('properties');
     const off = agentPresenter('', async () => undefined);
-    expect((await off(msg(ANNA, { text: 'Hi' }), true)).text).to.equal('Hi');
+    expect((await off(msg(ANNA, { text: 'Hi' }), true))[0]!.text).to.equal('Hi');
   });
 });
 

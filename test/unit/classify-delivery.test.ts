@@ -128,6 +128,43 @@ describe('classifyMessage', () => {
         expected: { kind: 'agent' },
       },
       {
+        name: 'an agent gallery without text',
+        message: () => ({
+          ...messagePayload(F.agent),
+          text: '',
+          type: 'gallery',
+          attributes: { attachment: { type: 'gallery', gallery: [{ title: 'A' }] } },
+        }),
+        expected: { kind: 'agent' },
+      },
+      {
+        name: 'buttons without text',
+        message: () => ({
+          ...messagePayload(F.agent),
+          text: '',
+          attributes: { attachment: { type: 'template', buttons: [{ type: 'text', value: 'Y' }] } },
+        }),
+        expected: { kind: 'agent' },
+      },
+      {
+        name: "a Tiledesk bot's commands without text",
+        message: () => ({
+          ...messagePayload(F.agent),
+          text: '',
+          attributes: { commands: [{ type: 'message', message: { text: 'Hi' } }] },
+        }),
+        expected: { kind: 'agent' },
+      },
+      {
+        name: 'an empty button list and no text',
+        message: () => ({
+          ...messagePayload(F.agent),
+          text: '',
+          attributes: { attachment: { type: 'template', buttons: [] }, commands: [] },
+        }),
+        expected: { kind: 'ignore', reason: 'empty' },
+      },
+      {
         name: 'a message with null attributes',
         message: () => ({ ...messagePayload(F.agent), attributes: null }),
         expected: { kind: 'agent' },

@@ -1,115 +1,60 @@
 import { expect } from 'chai';
-import { MIRROR_MARK, neutralize, toTiledeskMessages } from '../../lib/core/to-tiledesk';
+import { THUMBNAIL } from '../../lib/core/content/cards';
+import { MIRROR_MARK, toTiledeskMessages } from '../../lib/core/to-tiledesk';
 import type { ChatActivity, ChatAttachment } from '../../lib/core/types';
 import type { OutgoingMessage } from '../../lib/tiledesk/wire';
+import { readmeRows } from '../support/readme-table';
 
 const LOOKALIKE = '\u29F5'; // ⧵ REVERSE SOLIDUS OPERATOR
 const ZWSP = '\u200B';
 
-/**
- * What Tiledesk's messageActionsInterceptor would run for a text (tiledesk-api.md §4.1):
- * everything after the FIRST backslash; only `agent` and `close` have handlers.
- */
-function tiledeskCommandOf(text: string): string | undefined {
-  const at = text.indexOf('\\');
-  return at < 0 ? undefined : text.substring(at + 1);
-}
+const HERO = 'application/vnd.microsoft.card.hero';
+const ADAPTIVE = 'application/vnd.microsoft.card.adaptive';
+const msg = (fields: Partial<ChatActivity>): ChatActivity => ({ type: 'message', ...fields });
+const template = (buttons: unknown[]) => ({ attachment: { type: 'template', buttons } });
 
-describe('neutralize', () => {
-  const cases: { name: string; input: string; expected: string }[] = [
-    {
-      name: 'trailing \\agent',
-      input: 'please connect me \\agent',
-      expected: `please connect me ${LOOKALIKE}agent`,
-    },
-    { name: 'bare \\agent', input: '\\agent', expected: `${LOOKALIKE}agent` },
-    { name: '\\close', input: '\\close', expected: `${LOOKALIKE}close` },
-    { name: 'upper case \\AGENT', input: 'hi \\AGENT', expected: `hi ${LOOKALIKE}AGENT` },
-    { name: 'mixed case \\Close', input: '\\Close', expected: `${LOOKALIKE}Close` },
-    // documented choice: whitespace between the backslash and the command is neutralised too
-    {
-      name: '"\\ agent" (space after the backslash)',
-      input: '\\ agent',
-      expected: `${LOOKALIKE} agent`,
-    },
-    {
-      name: '"\\\\n close" (newline after the backslash)',
-      input: 'bye \\\nclose',
-      expected: `bye ${LOOKALIKE}\nclose`,
-    },
-    // a prefix match is enough (over-eager, harmless)
-    {
-      name: 'a Windows path with \\agents',
-      input: 'C:\\agents\\x',
-      expected: `C:${LOOKALIKE}agents\\x`,
-    },
-    {
-      name: 'two backslashes: only the one before the command',
-      input: 'x\\\\agent',
-      expected: `x\\${LOOKALIKE}agent`,
-    },
-    { name: 'other backslashes are kept', input: 'a \\b \\n c', expected: 'a \\b \\n c' },
-    {
-      name: '${KEY} label placeholder',
-      input: 'Hi ${WELCOME_MSG}!',
-      expected: `Hi $${ZWSP}{WELCOME_MSG}!`,
-    },
-    { name: 'several placeholders', input: '${A}${B}', expected: `$${ZWSP}{A}$${ZWSP}{B}` },
-    {
-      name: 'a dollar without brace is kept',
-      input: 'costs $5 {approx}',
-      expected: 'costs $5 {approx}',
-    },
-    { name: 'plain text is unchanged', input: 'Hello, world', expected: 'Hello, world' },
-    { name: 'empty text', input: '', expected: '' },
-  ];
-  for (const c of cases) {
-    it(`${c.name}`, () => {
-      const out = neutralize(c.input);
-      expect(out).to.equal(c.expected);
-      // Whatever the input, Tiledesk must not find a command in the output.
-      const command = tiledeskCommandOf(out);
-      expect(command?.trim().toLowerCase()).not.to.be.oneOf(['agent', 'close']);
-      expect(out).not.to.match(/\$\{/);
-    });
-  }
-
-  it('the inputs above would have run a command without it (the guard is meaningful)', () => {
-    expect(tiledeskCommandOf('please connect me \\agent')).to.equal('agent');
-    expect(tiledeskCommandOf('\\close')).to.equal('close');
-  });
+const pizza = (name: string, image?: string): ChatAttachment => ({
+  contentType: HERO,
+  content: {
+    title: `Pizza ${name}`,
+    subtitle: 'Large',
+    ...(image && { images: [{ url: image }] }),
+    buttons: [
+      { type: 'imBack', title: 'Order', value: `order ${name}` },
+      { type: 'openUrl', title: 'Menu', value: 'https://acme.example/menu' },
+    ],
+  },
 });
+const ORDER_MENU = [
+  { type: 'text', value: 'Order' },
+  { type: 'url', value: 'Menu', link: 'https://acme.example/menu', target: 'blank' },
+];
 
-describe('toTiledeskMessages', () => {
-  const msg = (fields: Partial<ChatActivity>): ChatActivity => ({ type: 'message', ...fields });
-
-  it('maps plain text to one text message (no type, no attributes: the mirror adds them)', () => {
-    expect(toTiledeskMessages(msg({ text: 'Hi, I need help with my order' }))).to.deep.equal([
-      { text: 'Hi, I need help with my order' },
-    ]);
-  });
-
-  it('neutralizes user text ending in \\agent and ${KEY}', () => {
-    expect(toTiledeskMessages(msg({ text: 'now ${X} \\agent' }))).to.deep.equal([
-      { text: `now $${ZWSP}{X} ${LOOKALIKE}agent` },
-    ]);
-  });
-
-  it('does not add the mirror mark itself (the mirror does, see MIRROR_MARK)', () => {
-    expect(MIRROR_MARK).to.equal('bf_mirror');
-    const [first] = toTiledeskMessages(msg({ text: 'x' }));
-    expect(first?.attributes).to.equal(undefined);
-  });
-
-  const media: { name: string; attachment: ChatAttachment; expected: OutgoingMessage }[] = [
-    {
-      name: 'image with a name',
-      attachment: {
-        contentType: 'image/png',
-        contentUrl: 'https://cdn.example/u/1/photo.png',
-        name: 'photo.png',
-      },
-      expected: {
+/** The README's "User or bot → Tiledesk" table, row by row (same order, same names). */
+const ROWS: { form: string; input: Partial<ChatActivity>; expected: OutgoingMessage[] }[] = [
+  {
+    form: 'text',
+    input: { text: 'Hi, I need help with my order' },
+    expected: [{ text: 'Hi, I need help with my order' }],
+  },
+  {
+    form: 'text with `\\agent` or `${KEY}`',
+    input: { text: 'now ${X} \\agent' },
+    expected: [{ text: `now $${ZWSP}{X} ${LOOKALIKE}agent` }],
+  },
+  {
+    form: 'image attachment (URL)',
+    input: {
+      attachments: [
+        {
+          contentType: 'image/png',
+          contentUrl: 'https://cdn.example/u/1/photo.png',
+          name: 'photo.png',
+        },
+      ],
+    },
+    expected: [
+      {
         type: 'image',
         text: 'photo.png',
         metadata: {
@@ -118,44 +63,33 @@ describe('toTiledeskMessages', () => {
           type: 'image/png',
         },
       },
-    },
-    {
-      name: 'image without a name: caption "Image attached", name from the URL without the query',
-      attachment: {
-        contentType: 'image/jpeg',
-        contentUrl: 'https://cdn.example/a/b/cat.jpg?sig=abc&x=1',
-      },
-      expected: {
-        type: 'image',
-        text: 'Image attached',
-        metadata: {
-          src: 'https://cdn.example/a/b/cat.jpg?sig=abc&x=1',
-          name: 'cat.jpg',
-          type: 'image/jpeg',
+    ],
+  },
+  {
+    form: 'file, audio or video attachment (URL)',
+    input: {
+      attachments: [
+        {
+          contentType: 'application/pdf',
+          contentUrl: 'https://files.example/invoice-42.pdf',
+          name: 'Invoice 42.pdf',
+          content: { size: 52_340 },
         },
-      },
+        { contentType: 'audio/ogg', contentUrl: 'https://files.example/v/voice.ogg' },
+      ],
     },
-    {
-      name: 'PDF file: a markdown link as text',
-      attachment: {
-        contentType: 'application/pdf',
-        contentUrl: 'https://files.example/invoice-42.pdf',
-        name: 'Invoice 42.pdf',
-      },
-      expected: {
+    expected: [
+      {
         type: 'file',
         text: '[Invoice 42.pdf](https://files.example/invoice-42.pdf)',
         metadata: {
           src: 'https://files.example/invoice-42.pdf',
           name: 'Invoice 42.pdf',
           type: 'application/pdf',
+          size: 52_340,
         },
       },
-    },
-    {
-      name: 'audio file without a name',
-      attachment: { contentType: 'audio/ogg', contentUrl: 'https://files.example/v/voice.ogg' },
-      expected: {
+      {
         type: 'file',
         text: '[voice.ogg](https://files.example/v/voice.ogg)',
         metadata: {
@@ -164,20 +98,360 @@ describe('toTiledeskMessages', () => {
           type: 'audio/ogg',
         },
       },
+    ],
+  },
+  {
+    form: 'attachment without URL (inline `data:`)',
+    input: {
+      attachments: [
+        {
+          contentType: 'image/png',
+          contentUrl: 'DATA:image/png;base64,iVBORw0KGgo=',
+          name: 'p.png',
+        },
+        { contentType: 'application/vnd.acme.custom', content: { a: 1 } },
+      ],
     },
-  ];
-  for (const c of media) {
-    it(`media: ${c.name}`, () => {
-      expect(toTiledeskMessages(msg({ attachments: [c.attachment] }))).to.deep.equal([c.expected]);
+    expected: [{ text: '[p.png]\n\n[application/vnd.acme.custom]' }],
+  },
+  {
+    form: 'hero/thumbnail card with an image',
+    input: { text: 'Today:', attachments: [pizza('Margherita', 'https://img.example/m.png')] },
+    expected: [
+      { text: 'Today:' },
+      {
+        type: 'image',
+        text: 'Pizza Margherita\nLarge\n\n[Order] [Menu]',
+        metadata: { src: 'https://img.example/m.png' },
+        attributes: template(ORDER_MENU),
+      },
+    ],
+  },
+  {
+    form: 'hero/thumbnail card without image',
+    input: { attachments: [{ ...pizza('Diavola'), contentType: THUMBNAIL }] },
+    expected: [
+      { text: 'Pizza Diavola\nLarge\n\n[Order] [Menu]', attributes: template(ORDER_MENU) },
+    ],
+  },
+  {
+    form: 'carousel of hero/thumbnail cards',
+    input: {
+      text: 'Our pizzas',
+      attachmentLayout: 'carousel',
+      attachments: [pizza('Margherita', 'https://img.example/m.png'), pizza('${X} Diavola')],
+    },
+    expected: [
+      { text: 'Our pizzas' },
+      {
+        type: 'gallery',
+        text:
+          'Pizza Margherita\nLarge\n[Order] [Menu]\n\n' +
+          `Pizza $${ZWSP}{X} Diavola\nLarge\n[Order] [Menu]`,
+        attributes: {
+          attachment: {
+            type: 'gallery',
+            gallery: [
+              {
+                preview: { src: 'https://img.example/m.png' },
+                title: 'Pizza Margherita',
+                description: 'Large',
+                buttons: ORDER_MENU,
+              },
+              {
+                preview: { src: '' },
+                title: `Pizza $${ZWSP}{X} Diavola`,
+                description: 'Large',
+                buttons: ORDER_MENU,
+              },
+            ],
+          },
+        },
+      },
+    ],
+  },
+  {
+    form: 'button imBack/postBack/messageBack',
+    input: {
+      attachments: [
+        {
+          contentType: HERO,
+          content: {
+            buttons: [
+              { type: 'imBack', value: 'yes' },
+              { type: 'postBack', title: 'Later \\agent', value: { id: 7 } },
+              { type: 'messageBack', text: 'no', displayText: 'No thanks', value: { no: 1 } },
+              { type: 'postBack', value: { id: 8 } },
+            ],
+          },
+        },
+      ],
+    },
+    expected: [
+      {
+        text: `[yes] [Later ${LOOKALIKE}agent] [No thanks] [postBack]`,
+        attributes: template([
+          { type: 'text', value: 'yes' },
+          { type: 'text', value: `Later ${LOOKALIKE}agent` },
+          { type: 'text', value: 'No thanks' },
+          { type: 'text', value: 'postBack' },
+        ]),
+      },
+    ],
+  },
+  {
+    form: 'button openUrl/signin/downloadFile',
+    input: {
+      suggestedActions: {
+        actions: [
+          { type: 'openUrl', title: 'Docs', value: 'https://docs.example/' },
+          { type: 'signin', title: 'Sign in', value: 'https://login.example/' },
+          { type: 'downloadFile', value: 'https://files.example/a.pdf' },
+        ],
+      },
+    },
+    expected: [
+      {
+        text: '[Docs] [Sign in] [https://files.example/a.pdf]',
+        attributes: template([
+          { type: 'url', value: 'Docs', link: 'https://docs.example/', target: 'blank' },
+          { type: 'url', value: 'Sign in', link: 'https://login.example/', target: 'blank' },
+          {
+            type: 'url',
+            value: 'https://files.example/a.pdf',
+            link: 'https://files.example/a.pdf',
+            target: 'blank',
+          },
+        ]),
+      },
+    ],
+  },
+  {
+    form: 'Adaptive Card',
+    input: {
+      text: 'Here:',
+      attachments: [
+        {
+          contentType: ADAPTIVE,
+          content: {
+            type: 'AdaptiveCard',
+            body: [
+              { type: 'Image', url: 'https://img.example/logo.png' },
+              { type: 'TextBlock', text: 'Order A-1042', weight: 'bolder' },
+              { type: 'TextBlock', text: 'hidden', isVisible: false },
+              {
+                type: 'FactSet',
+                facts: [
+                  { title: 'Status', value: 'Shipped' },
+                  { title: 'ETA', value: 'Friday' },
+                ],
+              },
+              {
+                type: 'RichTextBlock',
+                inlines: ['Call ', { type: 'TextRun', text: 'us', weight: 'bolder' }],
+              },
+              {
+                type: 'Container',
+                items: [
+                  {
+                    type: 'ColumnSet',
+                    columns: [
+                      { type: 'Column', items: [{ type: 'TextBlock', text: 'Left' }] },
+                      { type: 'Column', items: [{ type: 'TextBlock', text: 'Right' }] },
+                    ],
+                  },
+                ],
+              },
+              { type: 'Input.Text', id: 'note', label: 'Your note' },
+              {
+                type: 'ActionSet',
+                actions: [{ type: 'Action.Submit', title: 'Cancel order', data: { a: 1 } }],
+              },
+            ],
+            actions: [
+              { type: 'Action.OpenUrl', title: 'Track', url: 'https://track.example/A-1042' },
+              { type: 'Action.ShowCard', title: 'More', card: { type: 'AdaptiveCard' } },
+              { type: 'Action.ToggleVisibility', title: 'Toggle' },
+            ],
+          },
+        },
+      ],
+    },
+    expected: [
+      {
+        text:
+          'Here:\n\nOrder A-1042\nStatus: Shipped\nETA: Friday\nCall us\nLeft\nRight\nYour note' +
+          '\n\n[Cancel order] [Track] [More]',
+        attributes: template([
+          { type: 'text', value: 'Cancel order' },
+          { type: 'url', value: 'Track', link: 'https://track.example/A-1042', target: 'blank' },
+          { type: 'text', value: 'More' },
+        ]),
+      },
+    ],
+  },
+  {
+    form: 'Adaptive Card that is only an image',
+    input: {
+      attachments: [
+        {
+          contentType: ADAPTIVE,
+          content: {
+            body: [{ type: 'Image', url: 'https://img.example/map.png', altText: 'Map' }],
+          },
+        },
+      ],
+    },
+    expected: [{ type: 'image', text: 'Map', metadata: { src: 'https://img.example/map.png' } }],
+  },
+  {
+    form: 'Adaptive Card with nothing readable',
+    input: {
+      attachments: [
+        { contentType: ADAPTIVE, content: { body: [], speak: '<s>Your order <b>shipped</b></s>' } },
+        {
+          contentType: ADAPTIVE,
+          content: { body: [{ type: 'Unknown' }], fallbackText: 'Old client' },
+        },
+      ],
+    },
+    expected: [{ text: 'Your order shipped\n\nOld client' }],
+  },
+  {
+    form: 'receipt card',
+    input: {
+      attachments: [
+        {
+          contentType: 'application/vnd.microsoft.card.receipt',
+          content: {
+            title: 'John Smith',
+            facts: [{ key: 'Order', value: 'A-1042' }],
+            items: [
+              { title: 'Margherita', price: '€9', quantity: 2 },
+              { title: 'Delivery', price: '€2' },
+            ],
+            tax: '€1',
+            total: '€21',
+            buttons: [{ type: 'openUrl', title: 'Invoice', value: 'https://acme.example/i/1' }],
+          },
+        },
+      ],
+    },
+    expected: [
+      {
+        text: 'John Smith\nOrder: A-1042\n2 × Margherita: €9\nDelivery: €2\nTax: €1\nTotal: €21\n\n[Invoice]',
+        attributes: template([
+          { type: 'url', value: 'Invoice', link: 'https://acme.example/i/1', target: 'blank' },
+        ]),
+      },
+    ],
+  },
+  {
+    form: 'sign-in / OAuth card',
+    input: {
+      attachments: [
+        {
+          contentType: 'application/vnd.microsoft.card.oauth',
+          content: {
+            text: 'Please sign in',
+            connectionName: 'aad',
+            buttons: [{ type: 'signin', title: 'Sign in', value: 'https://login.example/x' }],
+          },
+        },
+      ],
+    },
+    expected: [
+      {
+        text: 'Please sign in\n\n[Sign in]',
+        attributes: template([
+          { type: 'url', value: 'Sign in', link: 'https://login.example/x', target: 'blank' },
+        ]),
+      },
+    ],
+  },
+  {
+    form: 'animation/audio/video card',
+    input: {
+      attachments: [
+        {
+          contentType: 'application/vnd.microsoft.card.video',
+          content: { title: 'How to order', media: [{ url: 'https://video.example/o.mp4' }] },
+        },
+        { contentType: 'application/vnd.microsoft.card.audio', content: {} },
+      ],
+    },
+    expected: [{ text: 'How to order\nhttps://video.example/o.mp4\n\n[audio]' }],
+  },
+  {
+    form: 'suggested actions',
+    input: {
+      text: 'Pick a colour',
+      suggestedActions: {
+        to: ['user-1'],
+        actions: [
+          { type: 'imBack', title: 'Red', value: 'red' },
+          { type: 'imBack', value: 'blue' },
+        ],
+      },
+    },
+    expected: [
+      {
+        text: 'Pick a colour\n\n[Red] [blue]',
+        attributes: template([
+          { type: 'text', value: 'Red' },
+          { type: 'text', value: 'blue' },
+        ]),
+      },
+    ],
+  },
+  {
+    form: 'Adaptive Card submit (value, no text)',
+    input: { value: { email: 'ada@example.com', newsletter: true, nested: { x: 1 } } },
+    expected: [{ text: 'email: ada@example.com\nnewsletter: true' }],
+  },
+  {
+    form: "click on an agent's action button",
+    input: { text: 'Talk to sales', value: { tiledesk: { action: '#sales' } } },
+    expected: [{ text: 'Talk to sales', attributes: { action: '#sales' } }],
+  },
+  {
+    form: 'same, button with `show_echo: false`',
+    input: { text: 'Next', value: { tiledesk: { action: '#next', show_echo: false } } },
+    expected: [{ text: 'Next', attributes: { action: '#next', subtype: 'info' } }],
+  },
+  {
+    form: 'nothing readable',
+    input: {},
+    expected: [{ text: ' ' }],
+  },
+];
+
+describe('toTiledeskMessages: the README table', () => {
+  for (const row of ROWS) {
+    it(row.form, () => {
+      expect(toTiledeskMessages(msg(row.input))).to.deep.equal(row.expected);
     });
   }
 
-  it('puts the text message first, then one message per media attachment, in order', () => {
+  it('has a case for every README row, and a README row for every case', () => {
+    expect(ROWS.map((r) => r.form)).to.deep.equal(readmeRows('User or bot → Tiledesk'));
+  });
+});
+
+describe('toTiledeskMessages: invariants', () => {
+  it('does not add the mirror mark itself (the mirror does, see MIRROR_MARK)', () => {
+    expect(MIRROR_MARK).to.equal('bf_mirror');
+    const [first] = toTiledeskMessages(msg({ text: 'x' }));
+    expect(first?.attributes).to.equal(undefined);
+  });
+
+  it('puts the text message first, then the other messages in attachment order', () => {
     const out = toTiledeskMessages(
       msg({
         text: 'Here are the documents',
         attachments: [
           { contentType: 'image/png', contentUrl: 'https://cdn.example/1.png' },
+          pizza('A', 'https://img.example/a.png'),
           { contentType: 'application/pdf', contentUrl: 'https://cdn.example/2.pdf' },
         ],
       }),
@@ -185,219 +459,43 @@ describe('toTiledeskMessages', () => {
     expect(out.map((m) => [m.type, m.text])).to.deep.equal([
       [undefined, 'Here are the documents'],
       ['image', 'Image attached'],
+      ['image', 'Pizza A\nLarge\n\n[Order] [Menu]'],
       ['file', '[2.pdf](https://cdn.example/2.pdf)'],
     ]);
   });
 
-  const dataUrls: { name: string; attachment: ChatAttachment; text: string }[] = [
-    {
-      name: 'named inline image',
-      attachment: {
-        contentType: 'image/png',
-        contentUrl: 'data:image/png;base64,iVBORw0KGgo=',
-        name: 'pasted.png',
-      },
-      text: '[pasted.png]',
-    },
-    {
-      name: 'unnamed inline image',
-      attachment: { contentType: 'image/gif', contentUrl: 'data:image/gif;base64,R0lGODlh' },
-      text: '[image/gif]',
-    },
-    {
-      name: 'attachment with neither URL nor card type',
-      attachment: { contentType: 'application/vnd.acme.custom', content: { a: 1 } },
-      text: '[application/vnd.acme.custom]',
-    },
-  ];
-  for (const c of dataUrls) {
-    it(`never uses a data: URL as src: ${c.name}`, () => {
-      const out = toTiledeskMessages(msg({ attachments: [c.attachment] }));
-      expect(out).to.deep.equal([{ text: c.text }]);
-      expect(JSON.stringify(out)).not.to.include('base64');
-    });
-  }
-
-  // Regression: URL schemes are case-insensitive (RFC 3986 §3.1),
-  // but only a lower-case "data:" prefix is recognised.
-  it('never uses a data: URL as src, whatever the case of the scheme', () => {
-    const out = toTiledeskMessages(
+  it('a single hero card is no carousel; a carousel keeps other cards out of the gallery', () => {
+    const one = toTiledeskMessages(
+      msg({ attachmentLayout: 'carousel', attachments: [pizza('A', 'https://i.example/a')] }),
+    );
+    expect(one.map((m) => m.type)).to.deep.equal(['image']);
+    const mixed = toTiledeskMessages(
       msg({
+        attachmentLayout: 'carousel',
         attachments: [
-          {
-            contentType: 'image/png',
-            contentUrl: 'DATA:image/png;base64,iVBORw0KGgo=',
-            name: 'p.png',
-          },
+          { contentType: ADAPTIVE, content: { body: [{ type: 'TextBlock', text: 'Menu' }] } },
+          pizza('A'),
+          pizza('B'),
         ],
       }),
     );
-    expect(out).to.deep.equal([{ text: '[p.png]' }]);
+    expect(mixed.map((m) => [m.type, m.text.split('\n')[0]])).to.deep.equal([
+      [undefined, 'Menu'],
+      ['gallery', 'Pizza A'],
+    ]);
   });
 
-  // Regression: `src.split('/').pop()` is '' (not undefined) for a
-  // URL ending in "/", so the `?? 'file'` fallback never applies and the link label is empty.
   it('a file URL ending in "/" gets the fallback name "file"', () => {
-    const out = toTiledeskMessages(
+    const [file] = toTiledeskMessages(
       msg({
-        attachments: [
-          { contentType: 'application/pdf', contentUrl: 'https://files.example/download/' },
-        ],
+        attachments: [{ contentType: 'application/pdf', contentUrl: 'https://f.example/dl/' }],
       }),
     );
-    expect(out).to.deep.equal([
-      {
-        type: 'file',
-        text: '[file](https://files.example/download/)',
-        metadata: { src: 'https://files.example/download/', name: 'file', type: 'application/pdf' },
-      },
-    ]);
-  });
-
-  it('hero card → readable text plus template buttons (imBack → text, openUrl → url)', () => {
-    const hero: ChatAttachment = {
-      contentType: 'application/vnd.microsoft.card.hero',
-      content: {
-        title: 'Pizza Margherita',
-        subtitle: 'Large',
-        text: 'Tomato, mozzarella',
-        images: [{ url: 'https://img.example/p.png' }],
-        buttons: [
-          { type: 'imBack', title: 'Order', value: 'order margherita' },
-          { type: 'openUrl', title: 'Menu', value: 'https://acme.example/menu' },
-        ],
-      },
-    };
-    expect(toTiledeskMessages(msg({ attachments: [hero] }))).to.deep.equal([
-      {
-        text: 'Pizza Margherita\nLarge\nTomato, mozzarella\n\n[Order] [Menu]',
-        attributes: {
-          attachment: {
-            type: 'template',
-            buttons: [
-              { type: 'text', value: 'Order' },
-              { type: 'url', value: 'Menu', link: 'https://acme.example/menu' },
-            ],
-          },
-        },
-      },
-    ]);
-  });
-
-  it('adaptive card → text blocks, facts, columns; actions (also in an ActionSet) → buttons', () => {
-    const adaptive: ChatAttachment = {
-      contentType: 'application/vnd.microsoft.card.adaptive',
-      content: {
-        type: 'AdaptiveCard',
-        version: '1.5',
-        body: [
-          { type: 'TextBlock', text: 'Order A-1042', weight: 'bolder' },
-          {
-            type: 'FactSet',
-            facts: [
-              { title: 'Status', value: 'Shipped' },
-              { title: 'ETA', value: 'Friday' },
-            ],
-          },
-          {
-            type: 'ColumnSet',
-            columns: [
-              { type: 'Column', items: [{ type: 'TextBlock', text: 'Left' }] },
-              { type: 'Column', items: [{ type: 'TextBlock', text: 'Right' }] },
-            ],
-          },
-          {
-            type: 'ActionSet',
-            actions: [{ type: 'Action.Submit', title: 'Cancel order', data: { a: 1 } }],
-          },
-        ],
-        actions: [
-          { type: 'Action.OpenUrl', title: 'Track', url: 'https://track.example/A-1042' },
-          { type: 'Action.Submit', title: 'OK', data: { ok: true } },
-        ],
-      },
-    };
-    expect(toTiledeskMessages(msg({ text: 'Here:', attachments: [adaptive] }))).to.deep.equal([
-      {
-        text: 'Here:\n\nOrder A-1042\nStatus: Shipped\nETA: Friday\nLeft\nRight\n\n[Track] [OK] [Cancel order]',
-        attributes: {
-          attachment: {
-            type: 'template',
-            buttons: [
-              { type: 'url', value: 'Track', link: 'https://track.example/A-1042' },
-              { type: 'text', value: 'OK' },
-              { type: 'text', value: 'Cancel order' },
-            ],
-          },
-        },
-      },
-    ]);
-  });
-
-  it('a card with only buttons still gets a text (the button labels)', () => {
-    const card: ChatAttachment = {
-      contentType: 'application/vnd.microsoft.card.thumbnail',
-      content: {
-        buttons: [
-          { type: 'imBack', title: 'Yes', value: 'yes' },
-          { type: 'imBack', value: 'no' },
-        ],
-      },
-    };
-    expect(toTiledeskMessages(msg({ attachments: [card] }))).to.deep.equal([
-      {
-        text: '[Yes] [no]',
-        attributes: {
-          attachment: {
-            type: 'template',
-            buttons: [
-              { type: 'text', value: 'Yes' },
-              { type: 'text', value: 'no' },
-            ],
-          },
-        },
-      },
-    ]);
-  });
-
-  it('suggested actions → buttons, appended to the text', () => {
-    const out = toTiledeskMessages(
-      msg({
-        text: 'Pick a colour',
-        suggestedActions: {
-          to: ['user-1'],
-          actions: [
-            { type: 'imBack', title: 'Red', value: 'red' },
-            { type: 'imBack', value: 'blue' },
-            { type: 'openUrl', title: 'Docs', value: 'https://docs.example/colours' },
-            { type: 'postBack', value: { id: 7 } },
-          ],
-        },
-      }),
-    );
-    expect(out).to.deep.equal([
-      {
-        text: 'Pick a colour\n\n[Red] [blue] [Docs] [postBack]',
-        attributes: {
-          attachment: {
-            type: 'template',
-            buttons: [
-              { type: 'text', value: 'Red' },
-              { type: 'text', value: 'blue' },
-              { type: 'url', value: 'Docs', link: 'https://docs.example/colours' },
-              { type: 'text', value: 'postBack' },
-            ],
-          },
-        },
-      },
-    ]);
-  });
-
-  it('an empty activity still yields ONE message with a non-empty text (Tiledesk requires text)', () => {
-    const out = toTiledeskMessages(msg({}));
-    expect(out).to.have.length(1);
-    expect(out[0]?.text).to.be.a('string').and.not.equal('');
-    expect(out).to.deep.equal([{ text: ' ' }]);
+    expect(file?.metadata).to.deep.equal({
+      src: 'https://f.example/dl/',
+      name: 'file',
+      type: 'application/pdf',
+    });
   });
 
   it('whitespace-only text with an image yields only the image message', () => {
@@ -410,17 +508,29 @@ describe('toTiledeskMessages', () => {
     expect(out.map((m) => m.type)).to.deep.equal(['image']);
   });
 
-  it('every produced message has a non-empty text', () => {
-    const inputs: ChatActivity[] = [
-      msg({}),
-      msg({ text: '' }),
-      msg({ attachments: [{ contentType: 'image/png', contentUrl: 'https://c.example/' }] }),
-      msg({ attachments: [{ contentType: 'application/vnd.microsoft.card.hero', content: {} }] }),
-      msg({ suggestedActions: { actions: [] } }),
+  it('never an empty text, never a data: URL, never a live command, whatever the input', () => {
+    const inputs: Partial<ChatActivity>[] = [
+      ...ROWS.map((r) => r.input),
+      { text: '' },
+      { attachments: [{ contentType: 'image/png', contentUrl: 'https://c.example/' }] },
+      { attachments: [{ contentType: HERO, content: {} }] },
+      {
+        attachments: [
+          { contentType: HERO, content: { images: [{ url: 'data:image/png;base64,AA' }] } },
+        ],
+      },
+      { attachments: [{ contentType: ADAPTIVE, content: null }] },
+      { attachments: [{ contentType: 'application/vnd.microsoft.card.signin', content: 'x' }] },
+      { suggestedActions: { actions: [] } },
+      { value: { tiledesk: { action: '' } } },
     ];
     for (const input of inputs) {
-      for (const m of toTiledeskMessages(input))
-        expect(m.text, JSON.stringify(input)).to.not.equal('');
+      for (const m of toTiledeskMessages(msg(input))) {
+        const json = JSON.stringify(m);
+        expect(m.text.trim() || m.text, json).to.not.equal('');
+        expect(json).not.to.match(/base64|\$\{/);
+        expect(json).not.to.match(/\\\\(agent|close)/i);
+      }
     }
   });
 });
