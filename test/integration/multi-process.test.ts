@@ -78,6 +78,7 @@ async function startBots(
   w: World,
   leaseMs: number | undefined,
   names: string[],
+  extraEnv: Record<string, string> = {},
 ): Promise<SampleProcess[]> {
   const started = await Promise.allSettled(
     names.map((name) =>
@@ -98,6 +99,7 @@ async function startBots(
           TiledeskCatchUpIntervalMs: '500',
           ...(leaseMs === undefined ? {} : { TILEDESK_TEST_LEASE_MS: String(leaseMs) }),
           TILEDESK_TEST_INSTANCE_ID: name,
+          ...extraEnv,
         },
       }),
     ),
@@ -211,6 +213,39 @@ describe('multi-process: real sample processes on Azurite', function () {
 
   after(() => {
     expect(runningSamplePids(), 'sample processes left running').to.deep.equal([]);
+  });
+
+  it('TiledeskMirrorVisibility=bot: three processes starting at once end with one Tiledesk bot; each serves the conversation as it and accepts its notifications', async () => {
+    const w = (world = await startWorld());
+    const bots = await startBots(w, undefined, ['A', 'B', 'C'], {
+      TiledeskMirrorVisibility: 'bot',
+    });
+    // Each start() has finished (the sample logs once start() resolved): one bot, in storage.
+    expect(w.standin.bots.map((b) => b.url)).to.deep.equal([w.balancer.url]);
+    const [only] = w.standin.bots;
+    const stored = await readItem<{ id: string }>(w, 'tiledesk/bot/botframework');
+    expect(stored?.id).to.equal(only!._id);
+    const conv = 'mp-visible';
+    const user = w.channel.user(conv, 'user-v', 'Ada Lovelace');
+    for (const [i, p] of bots.entries()) {
+      w.balancer.to(bots[(i + 1) % bots.length]!.url); // Tiledesk's POSTs reach another process
+      const r = await user.say(p.messagesUrl, `v${i}`);
+      expect(r.status).to.equal(200);
+    }
+    const rid = requestId(w, conv);
+    await until('three turns mirrored', 10_000, () => mirrored(w, conv).length === 6);
+    expect(mirrored(w, conv)).to.deep.equal(['v0', 'Echo: v0', 'v1', 'Echo: v1', 'v2', 'Echo: v2']);
+    expect(w.standin.request(rid)!.participants).to.deep.equal([`bot_${only!._id}`]);
+    const echoes = w.standin.messages(rid).filter((m) => m.text?.startsWith('Echo:'));
+    expect(new Set(echoes.map((m) => m.sender))).to.deep.equal(new Set([`bot_${only!._id}`]));
+    await until(
+      'the bot notifications answered',
+      10_000,
+      () => w.standin.botNotifications.length >= 3,
+    );
+    expect(w.standin.botNotifications.map((n) => n.status)).to.deep.equal(
+      w.standin.botNotifications.map(() => 200),
+    );
   });
 
   it('two processes share one conversation: turns and webhooks alternate, nothing lost, duplicated or reordered', async () => {
