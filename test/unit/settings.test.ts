@@ -65,6 +65,8 @@ describe('resolveSettings', () => {
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,
       mirrorConcurrency: 32,
+      mirrorMode: 'all',
+      transcriptMaxMessages: 50,
       catchUpIntervalMs: 60_000,
       handoffKeywords: [...DEFAULT_HANDOFF_KEYWORDS],
       handoffIntent: 'Handoff',
