@@ -34,8 +34,12 @@ export function keepHistory(
   if (!limits || record.mode !== 'bot') return { next: record, live: [...entries] };
   const live: OutboxEntry[] = [];
   const kept: OutboxEntry[] = [];
+  // An entry stored already by a change whose answer was lost (the user's leave message, put
+  // back into the turn and written again): the outbox has it, `append` skips it.
+  const queued = new Set(record.outbox.map((e) => e.key));
   for (const e of entries) {
-    if ((e.kind === 'user' || e.kind === 'bot') && e.gen === undefined && !e.history) {
+    if (queued.has(e.key)) live.push(e);
+    else if ((e.kind === 'user' || e.kind === 'bot') && e.gen === undefined && !e.history) {
       kept.push({ ...e, ...(e.activity ? { activity: forHistory(e.activity) } : {}) });
     } else live.push(e);
   }

@@ -88,6 +88,14 @@ describe('mirror mode handoff: the kept history (pure)', () => {
       expect(keys(twice.history)).to.deep.equal(['a']);
     });
 
+    it('an entry the outbox holds already (a lost answer, written again) is not kept twice', () => {
+      const leave = { ...entry('leave'), gen: 0 };
+      const base = rec({ outbox: [leave] });
+      const { next, live } = keepHistory(base, [entry('leave')], LIMITS);
+      expect(next.history).to.equal(undefined);
+      expect(keys(append(next, live, 'i1', 1, LEASE).next.outbox)).to.deep.equal(['leave']);
+    });
+
     it('bounds the whole history in bytes (a record is one storage item)', () => {
       const big = (i: number): OutboxEntry => ({
         key: `b${i}`,
