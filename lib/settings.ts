@@ -145,7 +145,7 @@ const SPEC = {
   transcriptMaxMessages: {
     key: 'TiledeskTranscriptMaxMessages',
     schema: number(0, 1000).default(50),
-    help: 'with TiledeskMirrorMode=handoff, how many recent messages (user and bot) are kept for the agent and posted when a handoff starts (older ones are dropped)',
+    help: 'how many recent user and bot messages are kept for the agent with TiledeskMirrorMode=handoff, and posted when a handoff starts (0 to 1000; older ones are dropped)',
   },
   catchUpIntervalMs: {
     key: 'TiledeskCatchUpIntervalMs',

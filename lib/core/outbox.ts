@@ -129,19 +129,22 @@ export class Outbox {
     entries: readonly OutboxEntry[],
     hint?: Snapshot | null,
   ): Promise<Snapshot | undefined> {
-    const { snapshot } = await this.write(convKey, hint, (current) => {
+    const { snapshot, result: kept } = await this.write(convKey, hint, (current) => {
       const now = this.o.clock.now();
       const kept = keepHistory(current ?? newRecord(ref, now), entries, this.o.history);
       // All kept as history (mirror mode `handoff`): no work, no lease, no index.
-      if (kept.live.length === 0) return { next: kept.next, result: undefined, untracked: true };
+      if (kept.live.length === 0) return { next: kept.next, result: true, untracked: true };
       const base = kept.next;
       const { next, ownsLease } = append(base, kept.live, this.o.instanceId, now, this.o.leaseMs);
       return {
         next,
-        result: undefined,
+        result: false,
         takeover: ownsLease ? keysHeldByOthers(current, this.o.instanceId) : undefined,
       };
     });
+    // A record with a history can weigh hundreds of KB: not cached when no lane needs it (the
+    // next turn reads it anyway).
+    if (kept && !this.lanes.has(convKey)) this.o.store.forget(convKey);
     return snapshot;
   }
 
