@@ -311,7 +311,15 @@ export class Engine {
     if (!limits || !attachments?.length) return undefined;
     const ids = new Set(before.flatMap((e) => (e.activity?.id ? [e.activity.id] : [])));
     const cap = before[0]?.at ?? entry.at;
-    return transcriptEntries(attachments, ref, entry.key, cap, limits, ids);
+    try {
+      return transcriptEntries(attachments, ref, entry.key, cap, limits, ids);
+    } catch (err) {
+      // Whatever the bot put there (a circular card, a BigInt), the handoff goes on, with what
+      // the middleware kept. Reported like the other handoff input of the bot's that failed.
+      const step = 'read the handoff.initiate transcript';
+      this.onError(asTiledeskError(err, 'TILEDESK_RECOGNIZER', { step }));
+      return undefined;
+    }
   }
 
   private enqueue(state: TurnState, entries: OutboxEntry[], inHandoff: boolean): void {

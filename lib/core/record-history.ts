@@ -132,16 +132,26 @@ export function forHistory(a: ChatActivity): ChatActivity {
   if (typeof a.id === 'string') kept.id = a.id;
   if (typeof a.text === 'string' && a.text) kept.text = a.text;
   if (typeof a.locale === 'string') kept.locale = a.locale;
-  if (Array.isArray(a.attachments) && a.attachments.length > 0) {
-    kept.attachments = a.attachments.map((att) => {
-      const out: ChatAttachment = { contentType: String(att.contentType) };
+  // A transcript comes from bot code as it is: nothing malformed may stop the handoff.
+  const attachments = Array.isArray(a.attachments)
+    ? a.attachments.filter((att) => att !== null && typeof att === 'object')
+    : [];
+  if (attachments.length > 0) {
+    kept.attachments = attachments.map((att) => {
+      const type = att.contentType;
+      const out: ChatAttachment = {
+        contentType: typeof type === 'string' ? type : 'application/octet-stream',
+      };
       if (att.contentUrl !== undefined) out.contentUrl = att.contentUrl;
       if (att.content !== undefined) out.content = att.content;
       if (att.name !== undefined) out.name = att.name;
       return out;
     });
   }
-  if (a.suggestedActions?.actions) kept.suggestedActions = { actions: a.suggestedActions.actions };
+  const actions = a.suggestedActions?.actions;
+  if (Array.isArray(actions)) {
+    kept.suggestedActions = { actions: actions.filter((x) => x !== null && typeof x === 'object') };
+  }
   if (bytes(kept) <= ITEM_MAX_BYTES) return kept;
   // Too big to keep whole: inline files first, then every attachment, become placeholders that
   // say so (the agent sees something was there), then the buttons go, then the text is cut.

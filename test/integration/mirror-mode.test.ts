@@ -148,6 +148,34 @@ for (const binding of BINDINGS)
       });
     });
 
+    it('a transcript that cannot be read is reported, and the handoff goes on with what was kept', async () => {
+      const card: Record<string, unknown> = { type: 'AdaptiveCard' };
+      card['self'] = card; // circular: cannot be stored
+      const activities = [
+        {
+          type: 'message',
+          text: 'a card',
+          attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: card }],
+        },
+      ];
+      h = await start({
+        logic: async (turn) => {
+          if (turn.activity.type !== 'message') return;
+          if (turn.activity.text === 'help') await turn.initiateHandoff({}, { activities });
+          else await turn.send(`Echo: ${turn.activity.text}`);
+        },
+      });
+      const ada = h.user('conv-x', 'user-1', 'Ada');
+      await ada.sayAndWait('hello');
+      await ada.sayAndWait('help');
+      expect(said(h.standin.messages(requestIds()[0]!))).to.deep.equal([
+        'hello',
+        'Echo: hello',
+        'help',
+      ]);
+      expect(h.errors.map((e) => e.code)).to.deep.equal(['TILEDESK_RECOGNIZER']);
+    });
+
     it('TiledeskMirrorMode=all ignores the transcript: the conversation is in Tiledesk already', async () => {
       h = await start({ logic: transcriptBot() }, { TiledeskMirrorMode: 'all' });
       const ada = h.user('conv-a', 'user-1', 'Ada');

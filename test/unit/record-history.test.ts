@@ -314,6 +314,31 @@ describe('mirror mode handoff: the kept history (pure)', () => {
       expect(out[0]!.key).to.equal('H:t0'); // stable across re-runs of the write
     });
 
+    it('a malformed transcript never throws (it must not stop the handoff)', () => {
+      const out = transcriptEntries(
+        attachment([
+          null,
+          7,
+          { type: 'message', text: 'ok', attachments: [null, { contentType: 3 }], timestamp: {} },
+          { type: 'message', text: 'buttons', suggestedActions: { actions: 'nope' } },
+          { type: 'message', attachments: 'x' },
+        ]),
+        REF,
+        'H',
+        100,
+        { maxMessages: 10 },
+        new Set(),
+      )!;
+      expect(out.map((e) => e.activity)).to.deep.equal([
+        {
+          type: 'message',
+          text: 'ok',
+          attachments: [{ contentType: 'application/octet-stream' }],
+        },
+        { type: 'message', text: 'buttons' },
+      ]);
+    });
+
     it('keeps the newest maxMessages; none without a transcript', () => {
       const many = Array.from({ length: 5 }, (_, i) => ({ type: 'message', text: `m${i}` }));
       const out = transcriptEntries(attachment(many), REF, 'H', 100, LIMITS, new Set())!;
