@@ -23,6 +23,8 @@ export interface TiledeskSettings {
   timeoutMs: number;
   mirrorMaxAgeMs: number;
   mirrorConcurrency: number;
+  mirrorMode: 'all' | 'handoff';
+  transcriptMaxMessages: number;
   catchUpIntervalMs: number;
   handoffKeywords: string[];
   handoffIntent: string;
@@ -70,6 +72,8 @@ export interface TiledeskSettingsInput {
   timeoutMs?: number;
   mirrorMaxAgeMs?: number;
   mirrorConcurrency?: number;
+  mirrorMode?: 'all' | 'handoff';
+  transcriptMaxMessages?: number;
   catchUpIntervalMs?: number;
   /** A list, or one comma-separated string. */
   handoffKeywords?: string | string[];

@@ -142,6 +142,16 @@ const SPEC = {
     schema: number(1, 1000).default(32),
     help: 'how many conversations are mirrored to Tiledesk at the same time (each one stays in order)',
   },
+  mirrorMode: {
+    key: 'TiledeskMirrorMode',
+    schema: z.enum(['all', 'handoff'], { error: 'must be "all" or "handoff"' }).default('all'),
+    help: '"all" (every conversation is mirrored to Tiledesk as it happens) or "handoff" (nothing until a handoff; then the recent history, then the live messages)',
+  },
+  transcriptMaxMessages: {
+    key: 'TiledeskTranscriptMaxMessages',
+    schema: number(0, 1000).default(50),
+    help: 'how many recent user and bot messages are kept for the agent with TiledeskMirrorMode=handoff, and posted when a handoff starts (0 to 1000; older ones are dropped)',
+  },
   catchUpIntervalMs: {
     key: 'TiledeskCatchUpIntervalMs',
     schema: number(0, 24 * 3600 * 1000).default(60_000),

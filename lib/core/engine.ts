@@ -10,9 +10,10 @@ import type { OutboxEntry } from './record';
 import type { Snapshot } from './record-store';
 import { backoffMs } from './retry';
 import { TurnBatch, type TurnState } from './turn-batch';
-import type { ChatActivity, Clock, ConversationRef } from './types';
+import type { ChatActivity, ChatAttachment, Clock, ConversationRef } from './types';
 import type { EndReason } from './record';
 import { holdBotMessages } from './record-handoff';
+import { transcriptEntries } from './record-history';
 
 /** Where a conversation is (`TiledeskMiddleware.statusOf`). */
 export type HandoffStatus =
@@ -265,7 +266,8 @@ export class Engine {
     return new TurnBatch({
       now: () => this.clock.now(),
       keyOf,
-      beginHandoff: (state, entry, before) => this.beginHandoff(state, entry, before),
+      beginHandoff: (state, entry, before, attachments) =>
+        this.beginHandoff(state, entry, before, attachments),
       enqueue: (state, entries, inHandoff) => this.enqueue(state, entries, inHandoff),
     });
   }
@@ -274,15 +276,49 @@ export class Engine {
     state: TurnState,
     entry: HandoffEntry,
     before: readonly OutboxEntry[],
+    attachments?: readonly ChatAttachment[],
   ): Promise<boolean> {
     try {
       return await this.withEarlierTurns(state.convKey, before, (all) =>
-        this.p.handoff.begin(state.convKey, state.ref, entry, all, state.snapshot),
+        this.p.handoff.begin(
+          state.convKey,
+          state.ref,
+          entry,
+          all,
+          state.snapshot,
+          this.transcript(state.ref, entry, all, attachments),
+        ),
       );
     } catch (err) {
       // The turn must never see our errors: no handoff now, the bot answers as usual.
       this.onError(asTiledeskError(err, 'TILEDESK_STORAGE', { convKey: state.convKey }));
       return false;
+    }
+  }
+
+  /**
+   * Mirror mode `handoff`: the transcript a `handoff.initiate` carries becomes the history (the
+   * bot's own view, in place of what was kept), less what goes with the turn itself. Mode
+   * `all`: ignored, the conversation is in Tiledesk already.
+   */
+  private transcript(
+    ref: ConversationRef,
+    entry: HandoffEntry,
+    before: readonly OutboxEntry[],
+    attachments: readonly ChatAttachment[] | undefined,
+  ): OutboxEntry[] | undefined {
+    const limits = this.p.outbox.history;
+    if (!limits || !attachments?.length) return undefined;
+    const ids = new Set(before.flatMap((e) => (e.activity?.id ? [e.activity.id] : [])));
+    const cap = before[0]?.at ?? entry.at;
+    try {
+      return transcriptEntries(attachments, ref, entry.key, cap, limits, ids);
+    } catch (err) {
+      // Whatever the bot put there (a circular card, a BigInt), the handoff goes on, with what
+      // the middleware kept. Reported like the other handoff input of the bot's that failed.
+      const step = 'read the handoff.initiate transcript';
+      this.onError(asTiledeskError(err, 'TILEDESK_RECOGNIZER', { step }));
+      return undefined;
     }
   }
 

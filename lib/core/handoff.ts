@@ -23,6 +23,7 @@ import {
   releaseHeld,
   withNotice,
 } from './record-handoff';
+import { keepHistory, takeHistory } from './record-history';
 import { append, keysHeldByOthers } from './record-outbox';
 import type { EndReason } from './record';
 import type { RecordStore, Snapshot } from './record-store';
@@ -104,6 +105,7 @@ export class Handoff {
     entry: HandoffEntry,
     before: readonly OutboxEntry[],
     hint: Snapshot | null | undefined,
+    transcript?: readonly OutboxEntry[],
   ): Promise<boolean> {
     let started: boolean;
     try {
@@ -116,6 +118,7 @@ export class Handoff {
           this.instanceId,
           this.o.clock.now(),
           this.leaseMs,
+          transcript,
         );
         if (!begun) return { next: undefined, result: false };
         return {
@@ -393,9 +396,10 @@ export class Handoff {
       ({ result } = await this.o.outbox.write(convKey, undefined, (current) => {
         const t = current && transition(current);
         if (!t) return { next: undefined, result: false };
-        if (!t.entries?.length) return { next: t.next, result: true };
         const now = this.o.clock.now();
-        const { next, ownsLease } = append(t.next, t.entries, this.instanceId, now, this.leaseMs);
+        const { record, entries } = this.withHistory(t.next, t.entries ?? [], now);
+        if (!entries.length) return { next: record, result: true };
+        const { next, ownsLease } = append(record, entries, this.instanceId, now, this.leaseMs);
         const takeover = ownsLease ? keysHeldByOthers(current, this.instanceId) : undefined;
         return { next, result: true, takeover };
       }));
@@ -411,6 +415,24 @@ export class Handoff {
     }
     if (result) this.o.notices(convKey);
     return result;
+  }
+
+  /**
+   * Mirror mode `handoff`: back with the bot, a change's messages (a notice, held bot messages)
+   * are kept as history; an agent who took over a conversation the bot had gets the history
+   * first. Mode `all`: unchanged.
+   */
+  private withHistory(
+    record: ConversationRecord,
+    entries: readonly OutboxEntry[],
+    now: number,
+  ): { record: ConversationRecord; entries: OutboxEntry[] } {
+    if (record.mode === 'handoff' && record.history) {
+      const taken = takeHistory(record, now);
+      return { record: taken.next, entries: [...taken.entries, ...entries] };
+    }
+    const kept = keepHistory(record, entries, this.o.outbox.history);
+    return { record: kept.next, entries: kept.live };
   }
 
   private armDeadline(convKey: string, key: string, at: number): void {

@@ -75,6 +75,7 @@ export class Mirror {
       // A notice the user was told: an info line of the bot in the transcript.
       if (entry.info)
         message = { ...message, attributes: { ...message.attributes, subtype: 'info' } };
+      if (entry.history) message = asHistory(message, entry.sentAt ?? entry.at);
       parts.push({ key: `${entry.key}:${i}`, message, role, activity: entry.activity });
     });
     await this.send(convKey, record, parts, ctx, gen);
@@ -199,6 +200,20 @@ interface Part {
   message: OutgoingMessage;
   role: 'user' | 'bot';
   activity?: ChatActivity | undefined;
+}
+
+/**
+ * Said before the handoff, posted when it started (mirror mode `handoff`): marked, with the time
+ * it was said. Not as `clienttimestamp`: chat21 would then order it by the bot's clock against
+ * live messages stamped by Tiledesk's, and a clock skew could put history among them.
+ */
+function asHistory(message: OutgoingMessage, sentAt: number): OutgoingMessage {
+  const attributes = {
+    ...message.attributes,
+    bf_history: true,
+    bf_sent_at: new Date(sentAt).toISOString(),
+  };
+  return { ...message, attributes };
 }
 
 function opener(): OutgoingMessage {

@@ -1,5 +1,6 @@
 import { asTiledeskError, TiledeskApiError, type TiledeskError } from '../errors';
 import { type ConversationRecord, newRecord, type OutboxEntry } from './record';
+import { type HistoryLimits, keepHistory } from './record-history';
 import { append, keysHeldByOthers, release, settle, takeOver } from './record-outbox';
 import type { Change, RecordStore, Snapshot } from './record-store';
 import { backoffMs, isRetryable, retryAfterOf } from './retry';
@@ -56,6 +57,8 @@ export interface OutboxOptions {
    * be known there, or its death would go unnoticed (one write, once per instance).
    */
   registered(): Promise<void>;
+  /** Mirror mode `handoff`: what is said while the bot has a conversation is kept, not posted. */
+  history?: HistoryLimits | undefined;
   /** Does the entry's work; returns whether the request now exists. */
   post(convKey: string, snapshot: Snapshot, entry: OutboxEntry, ctx: PostContext): Promise<boolean>;
   onDrop(convKey: string, entry: OutboxEntry, error: unknown, attempts: number): void;
@@ -79,10 +82,12 @@ export class Outbox {
 
   readonly instanceId: string;
   readonly leaseMs: number;
+  readonly history: HistoryLimits | undefined;
 
   constructor(private readonly o: OutboxOptions) {
     this.instanceId = o.instanceId;
     this.leaseMs = o.leaseMs;
+    this.history = o.history;
     this.scheduler = new Scheduler({
       clock: o.clock,
       concurrency: o.concurrency,
@@ -124,16 +129,22 @@ export class Outbox {
     entries: readonly OutboxEntry[],
     hint?: Snapshot | null,
   ): Promise<Snapshot | undefined> {
-    const { snapshot } = await this.write(convKey, hint, (current) => {
+    const { snapshot, result: kept } = await this.write(convKey, hint, (current) => {
       const now = this.o.clock.now();
-      const base = current ?? newRecord(ref, now);
-      const { next, ownsLease } = append(base, entries, this.o.instanceId, now, this.o.leaseMs);
+      const kept = keepHistory(current ?? newRecord(ref, now), entries, this.o.history);
+      // All kept as history (mirror mode `handoff`): no work, no lease, no index.
+      if (kept.live.length === 0) return { next: kept.next, result: true, untracked: true };
+      const base = kept.next;
+      const { next, ownsLease } = append(base, kept.live, this.o.instanceId, now, this.o.leaseMs);
       return {
         next,
-        result: undefined,
+        result: false,
         takeover: ownsLease ? keysHeldByOthers(current, this.o.instanceId) : undefined,
       };
     });
+    // A record with a history can weigh hundreds of KB: not cached when no lane needs it (the
+    // next turn reads it anyway).
+    if (kept && !this.lanes.has(convKey)) this.o.store.forget(convKey);
     return snapshot;
   }
 
@@ -151,6 +162,8 @@ export class Outbox {
       next: ConversationRecord | undefined;
       result: R;
       takeover?: string[] | undefined;
+      /** The change adds no outbox work (history only): the recovery index is not needed. */
+      untracked?: boolean;
     },
   ): Promise<{ result: R; snapshot: Snapshot | undefined }> {
     await this.o.registered();
@@ -160,7 +173,12 @@ export class Outbox {
         convKey,
         (current, eTag): Change<Decision<R>> => {
           const decided = change(current);
-          if (decided.next && !current?.indexed && indexedAt !== (eTag ?? '')) {
+          if (
+            decided.next &&
+            !decided.untracked &&
+            !current?.indexed &&
+            indexedAt !== (eTag ?? '')
+          ) {
             return { result: { needIndex: eTag ?? '' }, provisional: true };
           }
           return { next: decided.next, result: { done: decided } };

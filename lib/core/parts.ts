@@ -145,6 +145,10 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     instanceId,
     leaseMs,
     concurrency: settings.mirrorConcurrency,
+    history:
+      settings.mirrorMode === 'handoff'
+        ? { maxMessages: settings.transcriptMaxMessages }
+        : undefined,
     // The user is waiting for a handoff: its routing has the handoff limit, not a day.
     maxAgeOf: (entry) => (entry.kind === 'handoff' ? handoffLimitMs : settings.mirrorMaxAgeMs),
     // Alone (as the last heartbeat says), nobody else's writes can land late: no wait.

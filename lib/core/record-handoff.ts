@@ -1,3 +1,4 @@
+import { takeHistory } from './record-history';
 import { append } from './record-outbox';
 import {
   type ConversationRecord,
@@ -14,7 +15,10 @@ import type { ChatActivity } from './types';
  * user (see record.ts for the rules every transition follows).
  */
 
-/** Switches to human mode and queues the routing after `before` (the turn's earlier posts). */
+/**
+ * Switches to human mode and queues the routing after `before` (the turn's earlier posts), and
+ * before them the kept history (mirror mode `handoff`), or the bot's own `transcript` instead.
+ */
 export function beginHandoff(
   record: ConversationRecord,
   entry: OutboxEntry & { kind: 'handoff'; trigger: HandoffTrigger },
@@ -22,9 +26,17 @@ export function beginHandoff(
   me: string,
   now: number,
   leaseMs: number,
+  transcript?: readonly OutboxEntry[],
 ): { next: ConversationRecord; ownsLease: boolean } | undefined {
   if (record.mode === 'handoff') return undefined;
-  const { next, ownsLease } = append(record, [...before, entry], me, now, leaseMs);
+  const history = takeHistory(record, now, transcript);
+  const { next, ownsLease } = append(
+    history.next,
+    [...history.entries, ...before, entry],
+    me,
+    now,
+    leaseMs,
+  );
   next.mode = 'handoff';
   next.handoff = { key: entry.key, at: entry.at, trigger: entry.trigger.trigger, state: 'pending' };
   return { next, ownsLease };

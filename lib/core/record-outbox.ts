@@ -38,15 +38,17 @@ export function append(
 }
 
 /**
- * Entries are kept in the order they happened (`at`, the capturing instance's clock), not the
- * order their writes landed: a turn's write may land after the next turn's, handled by another
- * instance a few milliseconds later. Equal times keep the order of writing.
+ * Entries are kept in the order they happened (`at`, the capturing instance's clock; `sentAt`
+ * for history, enqueued later than said), not the order their writes landed: a turn's write may
+ * land after the next turn's, handled by another instance a few milliseconds later. Equal times
+ * keep the order of writing.
  */
 function inOrder(outbox: readonly OutboxEntry[], entries: readonly OutboxEntry[]): OutboxEntry[] {
   const out = [...outbox];
+  const said = (e: OutboxEntry) => e.sentAt ?? e.at;
   for (const e of entries) {
     let i = out.length;
-    while (i > 0 && out[i - 1]!.at > e.at) i--;
+    while (i > 0 && said(out[i - 1]!) > said(e)) i--;
     out.splice(i, 0, e);
   }
   return out;

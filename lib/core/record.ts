@@ -28,6 +28,12 @@ export interface OutboxEntry {
   gen?: number;
   /** A notice the user was told: posted as an info message of the bot. */
   info?: boolean;
+  /**
+   * Mirror mode `handoff`: said before the handoff, kept in the record and posted when it
+   * started (`attributes.bf_history`); `sentAt` is when it was said (`at` is the handoff's).
+   */
+  history?: boolean;
+  sentAt?: number;
 }
 
 /** Exclusive right of one instance to work on something until `until` (its clock). */
@@ -90,6 +96,13 @@ export interface ConversationRecord {
   ending?: number;
   /** The bot's own proactive messages sent during a handoff, held until the bot has it back. */
   held?: ChatActivity[];
+  /**
+   * Mirror mode `handoff`: what the user and the bot said while the bot had the conversation,
+   * oldest first, bounded (record-history.ts); moved into the outbox when a handoff starts.
+   */
+  history?: OutboxEntry[];
+  /** How many of the oldest were dropped from `history` (said when it is posted). */
+  historyDropped?: number;
   /** Listed in the recovery index. */
   indexed: boolean;
   /** Last time work was added (lazy index clean-up). */
@@ -97,6 +110,18 @@ export interface ConversationRecord {
 }
 
 const Lease = z.object({ owner: z.string(), until: z.number() });
+const Entry = z.object({
+  key: z.string(),
+  kind: z.enum(['user', 'bot', 'handoff', 'close']),
+  at: z.number(),
+  activity: z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null).optional(),
+  trigger: z.custom<HandoffTrigger>((v) => typeof v === 'object' && v !== null).optional(),
+  postedTo: z.number().int().nonnegative().optional(),
+  gen: z.number().int().nonnegative().optional(),
+  info: z.boolean().optional(),
+  history: z.boolean().optional(),
+  sentAt: z.number().optional(),
+});
 const Schema = z.object({
   v: z.literal(2),
   ref: z.custom<ConversationRef>((v) => typeof v === 'object' && v !== null),
@@ -114,18 +139,7 @@ const Schema = z.object({
       active: z.number().optional(),
     })
     .optional(),
-  outbox: z.array(
-    z.object({
-      key: z.string(),
-      kind: z.enum(['user', 'bot', 'handoff', 'close']),
-      at: z.number(),
-      activity: z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null).optional(),
-      trigger: z.custom<HandoffTrigger>((v) => typeof v === 'object' && v !== null).optional(),
-      postedTo: z.number().int().nonnegative().optional(),
-      gen: z.number().int().nonnegative().optional(),
-      info: z.boolean().optional(),
-    }),
-  ),
+  outbox: z.array(Entry),
   lease: Lease.optional(),
   delivered: z.record(z.string(), z.string()),
   floor: z.string(),
@@ -146,6 +160,8 @@ const Schema = z.object({
   claim: Lease.extend({ ids: z.array(z.string()) }).optional(),
   ending: z.number().int().nonnegative().optional(),
   held: z.array(z.custom<ChatActivity>((v) => typeof v === 'object' && v !== null)).optional(),
+  history: z.array(Entry).optional(),
+  historyDropped: z.number().int().nonnegative().optional(),
   indexed: z.boolean(),
   touched: z.number(),
 });

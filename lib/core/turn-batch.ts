@@ -3,7 +3,7 @@ import type { HandoffEntry } from './handoff';
 import type { OutboxEntry } from './record';
 import type { Snapshot } from './record-store';
 import type { HandoffTrigger } from './triggers';
-import type { ChatActivity, ConversationRef } from './types';
+import type { ChatActivity, ChatAttachment, ConversationRef } from './types';
 
 /**
  * One turn's mirror work for one conversation, in order. Nothing is written while the bot is
@@ -30,6 +30,7 @@ export interface TurnSink {
     state: TurnState,
     entry: HandoffEntry,
     before: readonly OutboxEntry[],
+    attachments?: readonly ChatAttachment[],
   ): Promise<boolean>;
   enqueue(state: TurnState, entries: OutboxEntry[], inHandoff: boolean): void;
 }
@@ -61,9 +62,15 @@ export class TurnBatch {
   /**
    * Starts a handoff; false if the conversation already was with a human. `notice`: what the
    * user is about to be told ("connecting"), stored with the switch so it is mirrored even if
-   * the instance dies right after telling them.
+   * the instance dies right after telling them. `attachments`: those of a `handoff.initiate`
+   * event (its transcript).
    */
-  async handoff(ref: ConversationRef, trigger: HandoffTrigger, notice = ''): Promise<boolean> {
+  async handoff(
+    ref: ConversationRef,
+    trigger: HandoffTrigger,
+    notice = '',
+    attachments?: readonly ChatAttachment[],
+  ): Promise<boolean> {
     this.state ??= { convKey: this.sink.keyOf(ref), ref, mode: 'bot', snapshot: undefined };
     const at = this.sink.now();
     const entry: HandoffEntry = { key: randomUUID(), kind: 'handoff', at, trigger };
@@ -71,7 +78,8 @@ export class TurnBatch {
       ? [{ key: randomUUID(), kind: 'bot', at, activity: { type: 'message', text: notice } }]
       : [];
     const taken = this.entries.length;
-    const started = await this.sink.beginHandoff(this.state, entry, [...this.entries, ...said]);
+    const before = [...this.entries, ...said];
+    const started = await this.sink.beginHandoff(this.state, entry, before, attachments);
     if (started) {
       this.entries.splice(0, taken);
       this.state = { ...this.state, mode: 'handoff', snapshot: undefined };

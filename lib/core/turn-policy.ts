@@ -11,7 +11,7 @@ import {
 import type { ProactiveTurns } from './proactive';
 import { leaveMatcher } from './leave';
 import { type HandoffTrigger, handoffScore, matchPhrase } from './triggers';
-import type { ChatActivity } from './types';
+import type { ChatActivity, ChatAttachment } from './types';
 
 /**
  * The middleware's decisions for one turn, for any SDK: which turns are mirrored, when the bot
@@ -141,11 +141,16 @@ export class TurnPolicy<C> {
     return undefined;
   }
 
-  private async begin(turn: HostTurn, scope: TurnScope, trigger: HandoffTrigger) {
+  private async begin(
+    turn: HostTurn,
+    scope: TurnScope,
+    trigger: HandoffTrigger,
+    attachments?: ChatAttachment[],
+  ) {
     // A bot that sent handoff.initiate speaks for itself; otherwise tell the user. The notice is
     // stored (to be mirrored) in the same write as the switch, before the user sees it.
     const notice = trigger.trigger !== 'event' ? this.settings.textConnecting : '';
-    const started = await scope.batch.handoff(turn.reference(), trigger, notice);
+    const started = await scope.batch.handoff(turn.reference(), trigger, notice, attachments);
     if (started && notice) {
       this.capture(turn, scope);
       scope.stored.push(notice);
@@ -183,7 +188,7 @@ export class TurnPolicy<C> {
           else scope.batch.bot(ref, toChat(a));
         }
         for (const ev of initiations) {
-          await this.begin(turn, scope, { trigger: 'event', context: ev.value });
+          await this.begin(turn, scope, { trigger: 'event', context: ev.value }, ev.attachments);
         }
       }
       // Held messages by their place after the initiations were taken out, then those.
@@ -229,12 +234,20 @@ export class TurnPolicy<C> {
   }
 }
 
-function removeHandoffInitiations(activities: HostActivity[]): { index: number; value: unknown }[] {
-  const removed: { index: number; value: unknown }[] = [];
+interface Initiation {
+  index: number;
+  value: unknown;
+  /** The transcript, when the bot passed one (botbuilder's `EventFactory`). */
+  attachments?: ChatAttachment[];
+}
+
+function removeHandoffInitiations(activities: HostActivity[]): Initiation[] {
+  const removed: Initiation[] = [];
   for (let i = 0; i < activities.length; i++) {
     const a = activities[i]!;
     if (a.type === 'event' && a.name === HandoffEvents.initiate) {
-      removed.push({ index: i + removed.length, value: a.value });
+      const index = i + removed.length;
+      removed.push({ index, value: a.value, ...(a.attachments && { attachments: a.attachments }) });
       activities.splice(i--, 1);
     }
   }

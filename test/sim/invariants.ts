@@ -1,3 +1,4 @@
+import { checkHistoryMode, mayStayWithTheBot } from './invariants-history';
 import type { SimStorage } from './sim-storage';
 import type { AgentPost } from './sim-tiledesk';
 
@@ -73,9 +74,16 @@ export interface MirroredRecord {
   bfKey: string;
   /** Hidden info lines (`subtype: info`): the request opener, `\agent`. */
   info: boolean;
+  /** Virtual ms since the start (from createdAt). */
+  at: number;
+  /** Posted as history when a handoff started (`attributes.bf_history`, mirror mode handoff). */
+  history: boolean;
 }
 
 export interface Observations {
+  /** `TiledeskMirrorMode`: `handoff` adds invariants 6 and 7 (invariants-history.ts). */
+  mirrorMode: 'all' | 'handoff';
+  transcriptMaxMessages: number;
   /** What the user writes to end the chat with the agent. */
   leaveText: string;
   texts: {
@@ -120,6 +128,7 @@ export function checkInvariants(o: Observations): Verdict {
     checkAgentMessages(o, c, v);
     checkHandoffs(o, c, v);
     checkCompleted(o, c, v);
+    if (o.mirrorMode === 'handoff') checkHistoryMode(o, c, v);
   }
   checkIdle(o, v);
   return v;
@@ -146,9 +155,14 @@ function checkMirror(o: Observations, c: string, v: Verdict): void {
   }
   const texts = mirrored.filter((m) => !m.info).map((m) => m.text);
   const count = (text: string) => texts.filter((t) => t === text).length;
+  const withTheBot = o.mirrorMode === 'handoff' ? mayStayWithTheBot(o, turns) : () => false;
 
   // Presence, turn by turn.
   const expected: string[] = [];
+  /** The order check's list: without a repeated text that may have been dropped from history. */
+  const ordered: string[] = [];
+  const said = turns.flatMap((t) => [t.text, ...t.replies]);
+  const repeated = (text: string) => said.indexOf(text) !== said.lastIndexOf(text);
   let connectingRequired = 0;
   let connectingExcused = 0;
   for (const t of turns) {
@@ -169,8 +183,11 @@ function checkMirror(o: Observations, c: string, v: Verdict): void {
       // A turn lost in the crash window is not in the order check (its text may still be in
       // Tiledesk from another turn: "end chat" twice).
       if (!excused) expected.push(text);
+      if (!excused && !(repeated(text) && withTheBot(t, text))) ordered.push(text);
       if (count(text) > 0) continue;
-      if (excused) {
+      if (withTheBot(t, text)) {
+        v.notes.push(`kept with the bot (mirror mode handoff): ${c} turn ${t.n} "${text}"`);
+      } else if (excused) {
         v.notes.push(
           `lost before reaching storage (crash window, documented limit): ${c} turn ${t.n} "${text}" was never mirrored; ${t.instance} crashed first`,
         );
@@ -198,11 +215,11 @@ function checkMirror(o: Observations, c: string, v: Verdict): void {
   }
 
   // Order: the unique texts (user messages, echoes) as the turns saw them vs Tiledesk's order.
-  const unique = new Set(expected);
+  const unique = new Set(ordered);
   const actual = [...new Set(texts.filter((t) => unique.has(t)))];
   const present = new Set(actual);
   // First occurrences on both sides (a text the user may write twice, "end chat", counts once).
-  const wanted = [...new Set(expected.filter((t) => present.has(t)))];
+  const wanted = [...new Set(ordered.filter((t) => present.has(t)))];
   for (let i = 0; i < wanted.length; i++) {
     if (wanted[i] !== actual[i]) {
       v.violations.push(

@@ -33,6 +33,10 @@
  *    close is announced, and the bot answers again after a close or a failure.
  * 4. Nothing is left pending: `whenIdle()` resolves; `storedLeftovers(storage)` is empty.
  * 5. At most one `handoff.status completed` per close.
+ * 6, 7. Mirror mode `handoff` (its own property, invariants-history.ts): nothing in Tiledesk before
+ *    a handoff is asked for, nor of the bot's time after the last one; the bounded history in
+ *    Tiledesk, in order, before the live words that started its handoff (1 then asks only for
+ *    what the bound keeps).
  *
  * RUNNING / REPRODUCING (part of `npm test`; SIM=0 skips it)
  *   npx mocha test/sim/simulation.test.ts --grep "simulation"
@@ -53,6 +57,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import fc from 'fast-check';
+import type { TiledeskSettingsInput } from '../../lib';
 import { checkInvariants, type Verdict } from './invariants';
 import { type Profile, summarize, type WorldPlan, worldPlan } from './scripts';
 import { describeSim, World } from './world';
@@ -83,7 +88,13 @@ const base: Profile = {
  * property (fewer runs on a slow machine; the rest of it for shrinking after a failure); with
  * SIM_RUNS set there is no cap.
  */
-const PROPERTIES: { title: string; profile: Profile; runs: number; budgetMs: number }[] = [
+const PROPERTIES: {
+  title: string;
+  profile: Profile;
+  runs: number;
+  budgetMs: number;
+  settings?: TiledeskSettingsInput;
+}[] = [
   {
     title: 'webhooks: duplicated, reordered, delayed and lost deliveries to any instance',
     profile: { ...base, webhookFaults: 12 },
@@ -114,6 +125,25 @@ const PROPERTIES: { title: string; profile: Profile; runs: number; budgetMs: num
       crashes: 2,
       maxCrashStep: 400,
     },
+    runs: 400,
+    budgetMs: 18_000,
+  },
+  {
+    // The history moves into the outbox in the write that starts the handoff: under conflicts
+    // (several instances), lost write answers, crashes and failing handoffs. A bound of 3 (each
+    // turn is 2 messages) makes the oldest go.
+    title:
+      'mirror mode handoff: history kept, then moved ahead of the routing, under faults and crashes',
+    profile: {
+      ...base,
+      storageFaults: 4,
+      apiFaults: 4,
+      webhookFaults: 4,
+      outages: true,
+      crashes: 1,
+      maxCrashStep: 400,
+    },
+    settings: { mirrorMode: 'handoff', transcriptMaxMessages: 3 },
     runs: 400,
     budgetMs: 18_000,
   },
@@ -149,7 +179,7 @@ describeSim('simulation: several bot instances over one storage (fast-check)', f
           return;
         }
         runs++;
-        const world = new World(s, plan);
+        const world = new World(s, plan, p.settings ? { settings: p.settings } : {});
         const verdict = checkInvariants(await world.run());
         for (const n of verdict.notes) {
           const kind = n.split(':')[0]!;

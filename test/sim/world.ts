@@ -830,14 +830,19 @@ export class World {
           conversation: r.conversation ?? '?',
           requestId: r.request_id,
           createdAt: m.createdAt,
+          at: Date.parse(m.createdAt) - this.clock.start,
           text: m.text ?? '',
           bfKey: key,
           info: m.attributes?.['subtype'] === 'info',
+          history: m.attributes?.['bf_history'] === true,
         });
       }
     }
     mirrored.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    const settings = this.options.settings;
     return {
+      mirrorMode: settings?.mirrorMode ?? 'all',
+      transcriptMaxMessages: settings?.transcriptMaxMessages ?? 50,
       texts: TEXTS,
       leaveText: LEAVE_TEXT,
       handoffLimitMs: HANDOFF_LIMIT_MS,

@@ -20,10 +20,13 @@ export const BINDINGS: readonly BindingName[] = ['botbuilder', 'agents'];
 
 /** A bot's turn, SDK-neutral: what the suite's bots do. */
 export interface TestTurn {
-  readonly activity: { type: string; name?: string; text?: string; value?: unknown };
+  readonly activity: { type: string; id?: string; name?: string; text?: string; value?: unknown };
   send(activity: string | TestActivity): Promise<void>;
-  /** Sends the SDK's `handoff.initiate` event (botbuilder's EventFactory, or ours for agents). */
-  initiateHandoff(handoffContext: unknown): Promise<void>;
+  /**
+   * Sends the SDK's `handoff.initiate` event (botbuilder's EventFactory, or ours for agents),
+   * with the bot's transcript when given.
+   */
+  initiateHandoff(handoffContext: unknown, transcript?: { activities: unknown[] }): Promise<void>;
   /** `tiledesk.handoff(context, handoffContext)`. */
   handoff(handoffContext?: unknown): Promise<boolean>;
   /** `tiledesk.endHandoff(context, reason)`. */
@@ -88,8 +91,10 @@ function bindBotbuilder(o: BindOptions): BoundBot {
   const turnOf = (context: bb.TurnContext): TestTurn => ({
     activity: context.activity,
     send: async (a) => void (await context.sendActivity(a as Partial<bb.Activity>)),
-    initiateHandoff: async (value) =>
-      void (await context.sendActivity(bb.EventFactory.createHandoffInitiation(context, value))),
+    initiateHandoff: async (value, transcript) =>
+      void (await context.sendActivity(
+        bb.EventFactory.createHandoffInitiation(context, value, transcript as bb.Transcript),
+      )),
     handoff: (value) => tiledesk.handoff(context, value),
     endHandoff: (reason) => tiledesk.endHandoff(context, reason),
     statusOf: () => tiledesk.statusOf(context),
@@ -142,8 +147,8 @@ function bindAgents(o: BindOptions): BoundBot {
           ? a
           : AgentsActivity.fromObject({ type: 'message', ...a })) as AgentsActivity,
       )),
-    initiateHandoff: async (value) =>
-      void (await context.sendActivity(createHandoffInitiation(context, value))),
+    initiateHandoff: async (value, transcript) =>
+      void (await context.sendActivity(createHandoffInitiation(context, value, transcript))),
     handoff: (value) => tiledesk.handoff(context, value),
     endHandoff: (reason) => tiledesk.endHandoff(context, reason),
     statusOf: () => tiledesk.statusOf(context),

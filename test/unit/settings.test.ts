@@ -48,6 +48,27 @@ function configError(app: AppSettings, overrides: TiledeskSettingsInput = {}): T
 }
 
 describe('resolveSettings', () => {
+  it('TiledeskMirrorMode and TiledeskTranscriptMaxMessages: values, and clear errors', () => {
+    const ok = resolveSettings({
+      ...REQUIRED,
+      TiledeskMirrorMode: 'handoff',
+      TiledeskTranscriptMaxMessages: '0',
+    });
+    expect(ok).to.include({ mirrorMode: 'handoff', transcriptMaxMessages: 0 });
+    const error = configError({
+      ...REQUIRED,
+      TiledeskMirrorMode: 'some',
+      TiledeskTranscriptMaxMessages: '5000',
+    });
+    expect(error.issues.map((i) => i.key)).to.deep.equal([
+      'TiledeskMirrorMode',
+      'TiledeskTranscriptMaxMessages',
+    ]);
+    expect(error.message).to.include('TiledeskMirrorMode: must be "all" or "handoff". Set it to');
+    expect(error.message).to.include('TiledeskTranscriptMaxMessages: ');
+    expect(error.message).not.to.include('some');
+  });
+
   it('applies every default when only the required keys are set', () => {
     expect(resolveSettings(REQUIRED)).to.deep.equal({
       apiUrl: 'https://api.tiledesk.com/v3',
@@ -66,6 +87,8 @@ describe('resolveSettings', () => {
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,
       mirrorConcurrency: 32,
+      mirrorMode: 'all',
+      transcriptMaxMessages: 50,
       catchUpIntervalMs: 60_000,
       handoffKeywords: [...DEFAULT_HANDOFF_KEYWORDS],
       handoffIntent: 'Handoff',
