@@ -14,6 +14,7 @@ import { MessageRoutes } from './routes-messages';
 import { RequestRoutes } from './routes-requests';
 import { SubscriptionRoutes } from './routes-subscriptions';
 import { type PhotoBucket, Photos } from './photos';
+import { ChatFiles } from './chat-files';
 import { HttpFront } from './server';
 import type {
   StandInCall,
@@ -46,6 +47,8 @@ export class TiledeskStandIn {
   private readonly front: HttpFront;
   private readonly timers = new TimerSet();
   private readonly photos = new Photos();
+  /** Chat files (`POST /{p}/files/chat`, `GET /files/download`); set `limits` to change them. */
+  readonly chatFiles = new ChatFiles();
   private baseUrl: string | undefined;
 
   constructor(options: StandInOptions = {}) {
@@ -91,6 +94,7 @@ export class TiledeskStandIn {
       new SubscriptionRoutes(this.store, auth),
       this.photos,
       (events, payload) => this.hooks.emit(events, payload),
+      this.chatFiles,
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }
