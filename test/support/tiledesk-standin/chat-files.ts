@@ -14,6 +14,13 @@
  *   `{message:'File uploaded successfully', filename:'uploads/users/<user>/files/<uuid>/<name>'}`.
  * - `GET /files/download?path=<filename>`, no token: the bytes as an attachment, or 404
  *   `{success:false, error:'File not found.'}`.
+ * Checked against the real server (2026-11-29, anonymous end user, our TiledeskClient.uploadFile):
+ * 201 with that filename (spaces kept); 413 "File too large"; 403 "File extension .exe is not
+ * allowed"; 403 "…Detected: image/jpeg, provided: image/png" (a .png sent as image/jpeg); 403
+ * "…Detected: unknown, provided: image/png" (not PNG bytes); a name without extension passes the
+ * filter and fails the content check (403); no file part → 500 "Error updating file chunks";
+ * an unknown download path → 404. (Downloading a stored file answered 500 there: CongoDB, the
+ * test database, returns GridFS chunks the driver rejects; not a server behaviour.)
  */
 import { randomUUID } from 'node:crypto';
 import { type Ctx, json, type Reply } from './http-util';
