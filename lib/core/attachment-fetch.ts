@@ -35,7 +35,11 @@ export function createAttachmentHttp(): AxiosInstance {
 /** A download that failed for now (the outbox retries the entry). */
 export class AttachmentFetchError extends TiledeskError {
   readonly retryable = true;
-  constructor(detail: string, status?: number) {
+  constructor(
+    /** What went wrong, for the note: `ECONNRESET`, `timed out`, `HTTP 502`… */
+    readonly detail: string,
+    status?: number,
+  ) {
     super('TILEDESK_NETWORK', `Download of a user's attachment failed: ${detail}`, {
       step: 'attachment download',
       ...(status === undefined ? {} : { status }),

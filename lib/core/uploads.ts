@@ -2,7 +2,12 @@ import type { AxiosInstance } from 'axios';
 import { TiledeskApiError } from '../errors';
 import type { TiledeskApi } from '../tiledesk/client';
 import type { OutgoingMessage } from '../tiledesk/wire';
-import { decodeDataUrl, type Fetched, fetchAttachment } from './attachment-fetch';
+import {
+  AttachmentFetchError,
+  decodeDataUrl,
+  type Fetched,
+  fetchAttachment,
+} from './attachment-fetch';
 import { allowed, type FileIdentity, formatSize, identify, mimeOf } from './file-types';
 import { neutralize, toTiledeskMessages } from './to-tiledesk';
 import type { ChatActivity, ChatAttachment, ConversationRef } from './types';
@@ -135,8 +140,10 @@ export class Uploads {
       message =
         'url' in outcome ? mediaMessage(attachment, file, outcome.url) : note(file, outcome);
     } catch (err) {
-      if (!retryable(err) || attempt < GIVE_UP_AFTER) throw err;
-      message = note(file, { why: `it could not be fetched (${describe(err)}); retries gave up` });
+      // Worth another try (the outbox's), up to a point; anything else will not get better.
+      if (retryable(err) && attempt < GIVE_UP_AFTER) throw err;
+      const why = retryable(err) ? `${describe(err)}; retries gave up` : describe(err);
+      message = note(file, { why: `it could not be copied (${why})` });
     }
     this.made.set(key, message);
     if (this.made.size > 1000) this.made.delete(this.made.keys().next().value!);
@@ -181,7 +188,13 @@ export class Uploads {
       if (!decoded) return { ok: false, reason: 'refused', status: 0 };
       return { ok: true, ...decoded };
     }
-    const token = plan.withToken ? await this.o.token?.(reference) : undefined;
+    let token: string | undefined;
+    try {
+      token = plan.withToken ? await this.o.token?.(reference) : undefined;
+    } catch {
+      // (The provider's error may quote credentials: not kept.)
+      throw new AttachmentFetchError("the bot's token could not be obtained");
+    }
     return fetchAttachment(this.o.http, plan.url, { maxBytes, timeoutMs, token });
   }
 }
@@ -243,9 +256,13 @@ function retryable(err: unknown): boolean {
   return (err as { retryable?: unknown } | undefined)?.retryable === true;
 }
 
+/** Status, else the error's code: never its message (which could quote a URL or a body). */
 function describe(err: unknown): string {
-  const status = (err as { status?: unknown; context?: { status?: unknown } }).context?.status;
-  return typeof status === 'number' ? `HTTP ${status}` : 'no answer';
+  const e = err as { code?: unknown; context?: { status?: unknown; reason?: unknown } } | undefined;
+  const status = e?.context?.status;
+  if (typeof status === 'number') return `HTTP ${status}`;
+  if (err instanceof AttachmentFetchError) return err.detail;
+  return typeof e?.code === 'string' ? e.code : 'an unexpected error';
 }
 
 function isHttp(url: string): boolean {

@@ -334,7 +334,7 @@ describe('uploads: copy or note', () => {
       name: 'a download still failing after the last attempt (503)',
       attachment: onService('receipt.png', 'image/png'),
       o: { status: 503, attempt: GIVE_UP_AFTER },
-      text: /receipt\.png \(image\/png\): it could not be fetched \(HTTP 503\); retries gave up\./,
+      text: /receipt\.png \(image\/png\): it could not be copied \(HTTP 503; retries gave up\)\./,
       downloads: 1,
     },
   ];
@@ -364,6 +364,50 @@ describe('uploads: copy or note', () => {
       expect((r.message as Error).message).to.not.match(/Bearer|user-token/);
     });
   }
+
+  it("retries when the bot's token cannot be obtained, then notes it (no credential quoted)", async () => {
+    const ch = channel(() => ({ status: 200, data: PNG }));
+    const failing = async (): Promise<string> => {
+      throw new Error('AADSTS7000215: Invalid client secret s3cr3t');
+    };
+    const make = (attempt: number) =>
+      new Uploads({
+        api: fakeApi().api,
+        http: ch.http,
+        maxBytes: 1000,
+        types: TYPES,
+        timeoutMs: 1000,
+        token: failing,
+      })
+        .split(
+          { type: 'message', attachments: [onService('a.png', 'image/png')] },
+          { serviceUrl: SERVICE },
+          'e',
+          attempt,
+        )
+        .files[0]!.prepare('user-token');
+    const early = await make(1).catch((e: Error & { retryable?: boolean }) => e);
+    expect((early as Error & { retryable?: boolean }).retryable).to.equal(true);
+    expect((early as Error).message).to.not.include('s3cr3t');
+    const late = (await make(GIVE_UP_AFTER)) as OutgoingMessage;
+    expect(late.text).to.equal(
+      "📎 File not copied: a.png (image/png): it could not be copied (the bot's token could not be obtained; retries gave up).",
+    );
+    expect(ch.calls).to.have.length(0);
+  });
+
+  it("notes at once what will not get better (Tiledesk's answer not understood)", async () => {
+    const bad = new TiledeskApiError('TILEDESK_BAD_RESPONSE', {
+      method: 'POST',
+      path: '/p/files/chat',
+      detail: 'x',
+      retryable: false,
+    });
+    const r = await run(onService('receipt.png', 'image/png'), { refuse: bad });
+    expect((r.message as OutgoingMessage).text).to.match(
+      /it could not be copied \(TILEDESK_BAD_RESPONSE\)\.$/,
+    );
+  });
 
   it('copies a data: URL without any download', async () => {
     const url = `data:image/png;base64,${PNG.toString('base64')}`;
