@@ -10,6 +10,8 @@ import { TiledeskError } from '../errors';
  * streams. Permanent answers (401/403/404/410, other 4xx) come back as a result to report;
  * network errors, timeouts, 5xx and 429 throw a retryable error for the outbox to retry.
  * The bot's token, when given, is sent as `Authorization: Bearer` and never kept in errors.
+ * (The one file besides lib/tiledesk/client.ts that uses axios: these are channel calls, not
+ * Tiledesk's, and follow redirects, which the Tiledesk client does not.)
  */
 
 export type Fetched =

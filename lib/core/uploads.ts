@@ -40,6 +40,8 @@ const BOT_FRAMEWORK_HOSTS = [
   /(^|\.)botframework\.azure\.us$/,
   /^smba\.trafficmanager\.net$/,
   /^smba\.infra\.[a-z.]+\.teams\.microsoft\.(com|us)$/,
+  // Images pasted into Teams channel messages (hosted content, bot token required).
+  /(^|\.)asm\.skype\.com$/,
 ];
 
 export interface CopyPlan {
@@ -136,9 +138,11 @@ export class Uploads {
     const file = identify(attachment.name, plan.url, typeOf(attachment));
     let message: OutgoingMessage;
     try {
-      const outcome = await this.copy(file, plan, reference, token);
+      const outcome = await this.copy(attachment, file, plan, reference, token);
       message =
-        'url' in outcome ? mediaMessage(attachment, file, outcome.url) : note(file, outcome);
+        'url' in outcome
+          ? mediaMessage(attachment, outcome.file, outcome.url)
+          : note(outcome.file, outcome);
     } catch (err) {
       // Worth another try (the outbox's), up to a point; anything else will not get better.
       if (retryable(err) && attempt < GIVE_UP_AFTER) throw err;
@@ -151,32 +155,47 @@ export class Uploads {
   }
 
   private async copy(
+    attachment: ChatAttachment,
     file: FileIdentity,
     plan: CopyPlan,
     reference: ConversationRef,
     token: string,
-  ): Promise<{ url: string } | Refusal> {
+  ): Promise<{ url: string; file: FileIdentity } | (Refusal & { file: FileIdentity })> {
     const { maxBytes, types, api } = this.o;
-    if (!api.uploadFile || maxBytes === 0) return { why: 'copying files is switched off' };
-    if (!allowed(file.extension, types)) {
-      return { why: `Tiledesk accepts only ${types.join(', ')} files` };
-    }
+    const notAllowed = { why: `Tiledesk accepts only ${types.join(', ')} files`, file };
+    if (!api.uploadFile || maxBytes === 0) return { why: 'copying files is switched off', file };
+    // A known extension is checked before the download; an unknown one (Teams' `image/*`) after,
+    // with the type the download answered.
+    if (file.extension && !allowed(file.extension, types)) return notAllowed;
     const fetched = await this.fetch(plan, reference);
     if (!fetched.ok) {
-      if (fetched.reason === 'too-large') return { why: tooLarge(maxBytes), size: fetched.size };
-      return refusedDownload(fetched.status, plan);
+      if (fetched.reason === 'too-large') {
+        return { why: tooLarge(maxBytes), size: fetched.size, file };
+      }
+      return { ...refusedDownload(fetched.status, plan), file };
+    }
+    const size = fetched.data.length;
+    if (!file.extension) {
+      file = identify(attachment.name, plan.url, fetched.contentType);
+      if (!allowed(file.extension, types)) return { ...notAllowed, size, file };
     }
     try {
       const data = fetched.data;
-      return await api.uploadFile(token, { name: file.name, contentType: file.contentType, data });
+      const { url } = await api.uploadFile(token, {
+        name: file.name,
+        contentType: file.contentType,
+        data,
+      });
+      return { url, file };
     } catch (err) {
       if (!(err instanceof TiledeskApiError) || err.retryable || err.status === undefined)
         throw err;
-      const size = fetched.data.length;
-      if (err.status === 413) return { why: `Tiledesk refused it as too large (HTTP 413)`, size };
+      if (err.status === 413) {
+        return { why: `Tiledesk refused it as too large (HTTP 413)`, size, file };
+      }
       // 401: a stale token; the mirror's next attempt signs in again.
       if (err.status === 401) throw err.asRetryable();
-      return { why: `Tiledesk refused it (${describeUploadRefusal(err)})`, size };
+      return { why: `Tiledesk refused it (${describeUploadRefusal(err)})`, size, file };
     }
   }
 

@@ -60,6 +60,14 @@ describe('uploads: which attachments are copied (planCopy)', () => {
         plan: { url: 'https://directline.botframework.com/attachments/c/1/0', withToken: true },
       },
       {
+        name: 'an image pasted in a Teams channel (asm.skype.com)',
+        attachment: {
+          contentType: 'image/*',
+          contentUrl: 'https://us-api.asm.skype.com/v1/objects/0-x/views/imgo',
+        },
+        plan: { url: 'https://us-api.asm.skype.com/v1/objects/0-x/views/imgo', withToken: true },
+      },
+      {
         name: 'a look-alike host is not Bot Framework',
         attachment: { contentType: 'image/png', contentUrl: 'https://evilbotframework.com/p.png' },
         plan: undefined,
@@ -406,6 +414,20 @@ describe('uploads: copy or note', () => {
     const r = await run(onService('receipt.png', 'image/png'), { refuse: bad });
     expect((r.message as OutgoingMessage).text).to.match(
       /it could not be copied \(TILEDESK_BAD_RESPONSE\)\.$/,
+    );
+  });
+
+  it("names a file of unknown type (Teams' image/*) from the download's type", async () => {
+    const teams: ChatAttachment = {
+      contentType: 'image/*',
+      contentUrl: `${SERVICE}v3/attachments/x/views/imgo`,
+    };
+    const r = await run(teams, { headers: { 'content-type': 'image/png' } });
+    expect(r.uploads[0]).to.include({ name: 'imgo.png', contentType: 'image/png' });
+    expect((r.message as OutgoingMessage).type).to.equal('image');
+    const other = await run(teams, { headers: { 'content-type': 'image/webp' } });
+    expect((other.message as OutgoingMessage).text).to.match(
+      /imgo\.webp \(image\/webp, 108 bytes\): Tiledesk accepts only/,
     );
   });
 
