@@ -8,8 +8,16 @@ import {
   type Fetched,
   fetchAttachment,
 } from './attachment-fetch';
-import { allowed, type FileIdentity, formatSize, identify, mimeOf } from './file-types';
-import { neutralize, toTiledeskMessages } from './to-tiledesk';
+import { allowed, type FileIdentity, identify, mimeOf } from './file-types';
+import {
+  describe,
+  describeUploadRefusal,
+  note,
+  type Refusal,
+  refusedDownload,
+  tooLarge,
+} from './upload-notes';
+import { toTiledeskMessages } from './to-tiledesk';
 import type { ChatActivity, ChatAttachment, ConversationRef } from './types';
 
 /**
@@ -84,9 +92,6 @@ export interface FilePart {
   key: string;
   prepare(token: string): Promise<OutgoingMessage>;
 }
-
-/** Why a file was not copied, as agents read it. */
-type Refusal = { why: string; size?: number | undefined };
 
 export class Uploads {
   /** Messages made on an earlier attempt (a file uploaded once, even if its post failed). */
@@ -172,7 +177,7 @@ export class Uploads {
       if (fetched.reason === 'too-large') {
         return { why: tooLarge(maxBytes), size: fetched.size, file };
       }
-      return { ...refusedDownload(fetched.status, plan), file };
+      return { ...refusedDownload(fetched.status, plan.withToken), file };
     }
     const size = fetched.data.length;
     if (!file.extension) {
@@ -227,43 +232,6 @@ function mediaMessage(attachment: ChatAttachment, file: FileIdentity, url: strin
   return messages.find((m) => m.type === 'image' || m.type === 'file') ?? messages[0]!;
 }
 
-/** The note agents see in place of the file. */
-export function note(file: FileIdentity, refusal: Refusal): OutgoingMessage {
-  const size = refusal.size === undefined ? '' : `, ${formatSize(refusal.size)}`;
-  return {
-    text: neutralize(
-      `📎 File not copied: ${file.name} (${file.contentType}${size}): ${refusal.why}.`,
-    ),
-    attributes: {
-      bf_file_not_copied: {
-        name: file.name,
-        type: file.contentType,
-        ...(refusal.size === undefined ? {} : { size: refusal.size }),
-        reason: refusal.why,
-      },
-    },
-  };
-}
-
-function refusedDownload(status: number, plan: CopyPlan): Refusal {
-  if (status === 0) return { why: 'its data: link is not valid' };
-  if (status === 404 || status === 410) return { why: `its link has expired (HTTP ${status})` };
-  if ((status === 401 || status === 403) && plan.withToken) {
-    return { why: `the channel refused the download (HTTP ${status}; the bot's token is needed)` };
-  }
-  return { why: `the download was refused (HTTP ${status})` };
-}
-
-function tooLarge(maxBytes: number): string {
-  return `it is larger than the upload limit of ${formatSize(maxBytes)}`;
-}
-
-/** `HTTP 403: File extension .exe is not allowed` (the server's `error`, as the client kept it). */
-function describeUploadRefusal(err: TiledeskApiError): string {
-  const reason = /failed \(\d+\): "?(.*?)"?$/.exec(err.message)?.[1];
-  return `HTTP ${err.status}${reason ? `: ${reason}` : ''}`;
-}
-
 /** The attachment's MIME type (a Teams file's comes from its `fileType`, e.g. `pdf`). */
 function typeOf(attachment: ChatAttachment): string | undefined {
   if (attachment.contentType !== TEAMS_FILE) return attachment.contentType;
@@ -273,15 +241,6 @@ function typeOf(attachment: ChatAttachment): string | undefined {
 
 function retryable(err: unknown): boolean {
   return (err as { retryable?: unknown } | undefined)?.retryable === true;
-}
-
-/** Status, else the error's code: never its message (which could quote a URL or a body). */
-function describe(err: unknown): string {
-  const e = err as { code?: unknown; context?: { status?: unknown; reason?: unknown } } | undefined;
-  const status = e?.context?.status;
-  if (typeof status === 'number') return `HTTP ${status}`;
-  if (err instanceof AttachmentFetchError) return err.detail;
-  return typeof e?.code === 'string' ? e.code : 'an unexpected error';
 }
 
 function isHttp(url: string): boolean {
