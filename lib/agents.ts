@@ -1,7 +1,9 @@
 import { Activity } from '@microsoft/agents-activity';
 import {
+  type AuthConfiguration,
   type CloudAdapter,
   MemoryStorage,
+  MsalTokenProvider,
   type Middleware,
   type Storage,
   type TurnContext,
@@ -89,6 +91,7 @@ function agentsHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): Host
         { ...reference, agent: reference['agent'] ?? reference['bot'] } as ConversationReference,
         logic,
       ),
+    attachmentToken: o.attachmentToken ?? channelToken(o.adapter),
     ...(agent && {
       runBot: (context: TurnContext) =>
         typeof agent === 'function' ? agent(context) : agent.run(context),
@@ -104,6 +107,18 @@ function toActivity(a: ChatActivity): Activity {
     ? { ...a, suggestedActions: { to: [], ...a.suggestedActions } }
     : a;
   return out as unknown as Activity;
+}
+
+/**
+ * The agent's Bot Framework token, for files on the channel's service (`/v3/attachments`, Direct
+ * Line): MSAL with the adapter's own `authConfig` (client secret, certificate or managed
+ * identity, as configured). Without a `clientId` (local runs): no token.
+ */
+function channelToken(adapter: object): () => Promise<string | undefined> {
+  const config = (adapter as { authConfig?: AuthConfiguration }).authConfig;
+  if (!config || !clientIdOf(adapter)) return () => Promise.resolve(undefined);
+  const provider = new MsalTokenProvider(config);
+  return () => provider.getAccessToken(config, 'https://api.botframework.com');
 }
 
 /** The app id the Agents SDK adapter was configured with (`clientId`; a protected field). */

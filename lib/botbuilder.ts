@@ -1,6 +1,7 @@
 import {
   type Activity,
   type BotAdapter,
+  ConfigurationServiceClientCredentialFactory,
   type ConversationReference,
   MemoryStorage,
   type Middleware,
@@ -91,10 +92,52 @@ function botbuilderHost(o: TiledeskHandoffOptions, settings: TiledeskSettings): 
       runBot: (context: TurnContext) =>
         typeof bot === 'function' ? bot(context) : bot.run(context),
     }),
+    attachmentToken: o.attachmentToken ?? channelToken(o.appSettings ?? process.env, settings),
     ...(recognizer && {
       recognize: async (context: TurnContext) => (await recognizer.recognize(context)).intents,
     }),
   };
+}
+
+/**
+ * The bot's Bot Framework token, for files on the channel's service (`/v3/attachments`, Direct
+ * Line): from the same app settings `ConfigurationBotFrameworkAuthentication` reads
+ * (`MicrosoftAppId`, `MicrosoftAppPassword`, `MicrosoftAppType`, `MicrosoftAppTenantId`; a
+ * user-assigned managed identity works too). Without an app id (local runs): no token.
+ */
+function channelToken(
+  appSettings: Record<string, string | undefined>,
+  settings: TiledeskSettings,
+): () => Promise<string | undefined> {
+  const appId = settings.microsoftAppId;
+  if (!appId) return () => Promise.resolve(undefined);
+  let credentials: Promise<WithToken> | undefined;
+  return async () => {
+    credentials ??= new ConfigurationServiceClientCredentialFactory({
+      MicrosoftAppId: appId,
+      MicrosoftAppPassword: appSettings['MicrosoftAppPassword'],
+      MicrosoftAppType: appSettings['MicrosoftAppType'],
+      MicrosoftAppTenantId: appSettings['MicrosoftAppTenantId'],
+    })
+      // The default audience (api.botframework.com), as for replies.
+      .createCredentials(appId, BOT_AUDIENCE, BOT_LOGIN_URL, true)
+      .then((c) => c as WithToken);
+    try {
+      return await (await credentials).getToken?.();
+    } catch (err) {
+      credentials = undefined;
+      throw err;
+    }
+  };
+}
+
+/** `AuthenticationConstants.ToChannelFromBotLoginUrl` and `…OAuthScope` (public cloud). */
+const BOT_LOGIN_URL = 'https://login.microsoftonline.com/botframework.com';
+const BOT_AUDIENCE = 'https://api.botframework.com';
+
+/** `MicrosoftAppCredentials` and `ManagedIdentityAppCredentials` have `getToken()`. */
+interface WithToken {
+  getToken?(): Promise<string>;
 }
 
 function toActivity(a: HostActivity): Partial<Activity> {

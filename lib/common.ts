@@ -38,7 +38,12 @@ export {
   type NodeWebhookHandler,
   type NodeWebhookHandlerOptions,
 } from './http-handler';
-export { TiledeskClient, type TiledeskApi, type TiledeskClientOptions } from './tiledesk/client';
+export {
+  TiledeskClient,
+  type TiledeskApi,
+  type TiledeskClientOptions,
+  type UploadInput,
+} from './tiledesk/client';
 export { type HandoffTrigger } from './core/triggers';
 export {
   type ChatActivity,

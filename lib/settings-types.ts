@@ -51,6 +51,8 @@ export interface TiledeskSettings {
   webhookProbe: boolean;
   agentPrefix: string;
   agentTyping: boolean;
+  uploadMaxBytes: number;
+  uploadTypes: string[];
 }
 
 /** A yes/no setting: a boolean, or its text in app settings. */
@@ -102,4 +104,7 @@ export interface TiledeskSettingsInput {
   webhookProbe?: FlagInput;
   agentPrefix?: string;
   agentTyping?: FlagInput;
+  uploadMaxBytes?: number;
+  /** A list, or one comma-separated string. */
+  uploadTypes?: string | string[];
 }

@@ -122,6 +122,21 @@ const SPEC = {
     schema: flag.default(true),
     help: 'true to show the user a typing indicator while the agent types (Tiledesk event.emit.typing.start), false to not subscribe to it',
   },
+  uploadMaxBytes: {
+    key: 'TiledeskUploadMaxBytes',
+    schema: number(0, 1024 * 1024 * 1024).default(1_024_000),
+    help: "the largest file a user sends that is copied into Tiledesk, in bytes (the server's MAX_UPLOAD_FILE_SIZE; 0 = copy none)",
+  },
+  uploadTypes: {
+    key: 'TiledeskUploadTypes',
+    schema: csv
+      .default(['.jpg', '.jpeg', '.png', '.gif', '.pdf', '.txt'])
+      .transform((list) => list.map((e) => e.toLowerCase()))
+      .refine((list) => list.every((e) => e === '*/*' || /^\.[a-z0-9]+$/.test(e)), {
+        error: 'must be comma-separated extensions like .jpg,.pdf, or */* for any',
+      }),
+    help: "comma-separated file extensions Tiledesk accepts from end users (the project's allowed upload extensions; */* = any)",
+  },
   microsoftAppId: {
     key: 'MicrosoftAppId',
     schema: z.string().default(''),

@@ -58,6 +58,8 @@ export interface Host<C> {
   ): Promise<void>;
   /** Runs the bot's own turn logic (for `handoff.status`); absent when no bot was given. */
   runBot?(context: C): Promise<void>;
+  /** The bot's token for the channel's attachment service (see `UserChannel.attachmentToken`). */
+  attachmentToken?(reference: ConversationRef): Promise<string | undefined>;
   /** The handoff recognizer's intents for this turn; absent when no recognizer was given. */
   recognize?(context: C): Promise<Intents | undefined>;
 }

@@ -42,6 +42,12 @@ export interface TiledeskCommonOptions {
   handoffLimitMs?: number;
   deliveryMaxAgeMs?: number;
   reorderWindowMs?: number;
+  /**
+   * Advanced: the bot's token for downloading users' files from the channel's service (default:
+   * from the adapter's app credentials, see README "Files users send"); and the HTTP client used.
+   */
+  attachmentToken?: (reference: ConversationRef) => Promise<string | undefined>;
+  attachmentHttp?: AxiosInstance;
 }
 
 const ENGINE_OPTIONS = [
@@ -56,6 +62,7 @@ const ENGINE_OPTIONS = [
   'handoffLimitMs',
   'deliveryMaxAgeMs',
   'reorderWindowMs',
+  'attachmentHttp',
 ] as const;
 
 export abstract class TiledeskMiddleware<C> {

@@ -8,6 +8,7 @@ import type { ConversationRecord, OutboxEntry } from './record';
 import type { KnownBot } from './tiledesk-bot';
 import { MIRROR_MARK, toTiledeskMessages } from './to-tiledesk';
 import type { ChatActivity } from './types';
+import type { FilePart, Uploads } from './uploads';
 
 /**
  * Posts one conversation's mirrored messages to Tiledesk (bot → Tiledesk direction). Called by
@@ -35,6 +36,8 @@ export interface MirrorOptions {
    * bot (throws while it is not known: the outbox retries). Absent: `hidden` (status 50).
    */
   servedBy?: () => Promise<KnownBot>;
+  /** Copies users' private or expiring files into Tiledesk (lib/core/uploads.ts). */
+  uploads?: Uploads | undefined;
 }
 
 export class Mirror {
@@ -71,13 +74,28 @@ export class Mirror {
       parts.push({ key: `${entry.key}:open`, message: opener(), role: 'user' });
     }
     const role = entry.kind === 'bot' ? 'bot' : 'user';
-    toTiledeskMessages(entry.activity ?? { type: 'message' }).forEach((message, i) => {
+    let activity: ChatActivity | undefined = entry.activity ?? { type: 'message' };
+    let files: FilePart[] = [];
+    if (role === 'user' && !entry.info && entry.activity?.attachments?.length && this.o.uploads) {
+      // Files whose link an agent could not open are copied, each a part of its own (`:f<i>`).
+      ({ rest: activity, files } = this.o.uploads.split(
+        entry.activity,
+        record.ref,
+        entry.key,
+        ctx.attempt,
+      ));
+    }
+    // (Nothing is left of an activity that only carried files to copy.)
+    const messages = activity ? toTiledeskMessages(activity) : [];
+    messages.forEach((message, i) => {
       // A notice the user was told: an info line of the bot in the transcript.
       if (entry.info)
         message = { ...message, attributes: { ...message.attributes, subtype: 'info' } };
       if (entry.history) message = asHistory(message, entry.sentAt ?? entry.at);
       parts.push({ key: `${entry.key}:${i}`, message, role, activity: entry.activity });
     });
+    for (const { key, prepare } of files)
+      parts.push({ key, message: { text: '' }, role, activity: entry.activity, prepare });
     await this.send(convKey, record, parts, ctx, gen);
   }
 
@@ -137,7 +155,8 @@ export class Mirror {
     }
     for (const part of parts) {
       if (posted.has(part.key)) continue;
-      const body = this.body(record, part, bot);
+      const message = part.prepare ? await part.prepare(credentials.token) : part.message;
+      const body = this.body(record, { ...part, message }, bot);
       try {
         await this.o.api.sendMessage(credentials.token, requestId, body);
       } catch (err) {
@@ -200,6 +219,8 @@ interface Part {
   message: OutgoingMessage;
   role: 'user' | 'bot';
   activity?: ChatActivity | undefined;
+  /** Makes the message when it is posted (a copied file: upload first, with the user's token). */
+  prepare?: FilePart['prepare'];
 }
 
 /**

@@ -13,6 +13,7 @@ import { Delivery } from './delivery';
 import { Handoff } from './handoff';
 import { botSenderId } from './ids';
 import { Instances } from './instances';
+import { createAttachmentHttp } from './attachment-fetch';
 import { Mirror } from './mirror';
 import { Outbox } from './outbox';
 import type { OutboxEntry } from './record';
@@ -23,6 +24,7 @@ import { Subscriptions } from './subscriptions';
 import { TiledeskBotIdentity } from './tiledesk-bot';
 import { type Clock, type KeyValueStorage, systemClock, type UserChannel } from './types';
 import { AgentTyping, TYPING_EVENT, type TypingSignal } from './typing';
+import { Uploads } from './uploads';
 import { WebhookReceiver } from './webhook';
 
 /** What the core needs from its host; everything else has a default. */
@@ -41,6 +43,8 @@ export interface EngineDeps {
   instanceId?: string;
   /** Random numbers for retry jitter (tests pass a seeded one). */
   random?: () => number;
+  /** HTTP client for downloading users' files from the channel (default: its own axios). */
+  attachmentHttp?: AxiosInstance;
   /** How long a lease or claim holds without renewal: a crashed instance's work waits this long. */
   leaseMs?: number;
   /** How long after the trigger a handoff may take to be routed. */
@@ -114,6 +118,14 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     botName: settings.botName,
     botSender,
     ...(tiledeskBot && { servedBy: () => tiledeskBot.required() }),
+    uploads: new Uploads({
+      api,
+      http: deps.attachmentHttp ?? createAttachmentHttp(),
+      maxBytes: settings.uploadMaxBytes,
+      types: settings.uploadTypes,
+      timeoutMs: settings.timeoutMs,
+      token: deps.user.attachmentToken?.bind(deps.user),
+    }),
   });
   // The outbox calls the handoff, which calls the delivery (built after them).
   let handoff: Handoff | undefined;

@@ -31,7 +31,11 @@ export class ProactiveTurns<C> {
 
   /** The `UserChannel` the engine sends through. */
   channel(): UserChannel {
+    const host = this.host;
     return {
+      ...(host.attachmentToken && {
+        attachmentToken: (ref: ConversationRef) => host.attachmentToken!(ref),
+      }),
       sendAgentActivities: (ref, activities) => {
         const agent = activities[0]?.from;
         return this.run(ref, { kind: 'agent', name: agent?.name }, async (turn) => {

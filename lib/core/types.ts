@@ -88,6 +88,12 @@ export interface UserChannel {
   sendTyping?(reference: ConversationRef, agent: ChatAccount): Promise<void>;
   /** Sends a bot notice (queued / joined / closed texts, held bot messages) into the conversation. */
   sendNotice(reference: ConversationRef, activity: ChatActivity): Promise<void>;
+  /**
+   * The bot's token for downloading a user's file from the channel's own service (the Bot
+   * Connector's `/v3/attachments`, Direct Line); `undefined` when the bot has none (no app id,
+   * local runs). Optional: without it, such downloads are tried without a token.
+   */
+  attachmentToken?(reference: ConversationRef): Promise<string | undefined>;
   /** Runs the bot's own turn pipeline with a `handoff.status` event. */
   emitHandoffStatus(
     reference: ConversationRef,

@@ -11,6 +11,7 @@ import {
   TiledeskBot,
   TiledeskMessage,
   TiledeskRequest,
+  UploadedFile,
   WaitingTime,
 } from './wire';
 
@@ -54,6 +55,19 @@ export interface TiledeskApi {
    * without it, agent messages carry no avatar.
    */
   userPhotoUrl?(userId: string): Promise<string | undefined>;
+  /**
+   * Uploads a chat file (`POST /{p}/files/chat`, multipart field `file`) with an end user's
+   * token; resolves with Tiledesk's public download URL. Optional: without it, users' files
+   * are not copied into Tiledesk (a note says so).
+   */
+  uploadFile?(token: string, file: UploadInput): Promise<{ filename: string; url: string }>;
+}
+
+/** One file to upload: its name (with an extension Tiledesk allows), MIME type and bytes. */
+export interface UploadInput {
+  name: string;
+  contentType: string;
+  data: Uint8Array;
 }
 
 export interface TiledeskClientOptions {
@@ -254,6 +268,23 @@ export class TiledeskClient implements TiledeskApi {
     return (
       (await this.photoAt(`/files?path=${file}`)) ?? (await this.photoAt(`/images?path=${file}`))
     );
+  }
+
+  /**
+   * `POST /{p}/files/chat` (`S:routes/filesp.js` `/chat`): multer with the server's size limit
+   * (413 `LIMIT_FILE_SIZE`) and extension/MIME filter (403), then a content check (403); 201
+   * `{message, filename}`. Anyone downloads it, without a token, at
+   * `GET /files/download?path=<filename>` (`S:routes/files.js`) until it expires (30 days).
+   */
+  async uploadFile(token: string, file: UploadInput) {
+    const form = new FormData();
+    form.append('file', new Blob([file.data], { type: file.contentType }), file.name);
+    const path = `${this.project}/files/chat`;
+    const data = await this.call('POST', path, UploadedFile, token, form);
+    return {
+      filename: data.filename,
+      url: `${this.baseURL}/files/download?path=${encodeURIComponent(data.filename)}`,
+    };
   }
 
   /** The URL when `path` serves an image, `undefined` when it answers 404 or no image. */

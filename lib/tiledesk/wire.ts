@@ -66,6 +66,13 @@ export const TiledeskMessage = z.object({
 export const SentMessage = z.object({ _id: z.string() });
 
 /**
+ * `POST /{p}/files/chat` answer (201, `S:routes/filesp.js` `/chat`): the stored file's path,
+ * `uploads/users/<user>/files/<uuid>/<name>`, served by `GET /files/download?path=`.
+ * @internal
+ */
+export const UploadedFile = z.looseObject({ filename: z.string().min(1) });
+
+/**
  * `GET /:p/publicanalytics/waiting/current`: `[{ _id, waiting_time_avg }]`, or `[]` (routes/public-analytics.js).
  * @internal
  */

@@ -122,6 +122,7 @@ interface Waiter {
 }
 
 const ACTIVITIES_PATH = /^\/v3\/conversations\/([^/]+)\/activities(?:\/([^/]+))?\/?$/;
+const ATTACHMENT_PATH = /^\/v3\/attachments\/([^/]+)\/views\/[^/]+$/;
 
 function stringField(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
@@ -165,6 +166,7 @@ export class FakeChannel {
   private port: number | undefined;
   private latencyMs = 0;
   private failures: { status: number; remaining: number } | undefined;
+  private readonly files = new Map<string, { data: Buffer; contentType: string; token?: string }>();
 
   constructor() {
     this.httpServer = http.createServer((req, res) => {
@@ -440,10 +442,42 @@ export class FakeChannel {
     });
   }
 
+  /**
+   * A file a user sent, served as the Bot Connector does at
+   * `GET /v3/attachments/<id>/views/original`; with `token`, only to `Authorization: Bearer
+   * <token>` (401 otherwise). Returns its URL (on this channel's `serviceUrl`).
+   */
+  addAttachment(id: string, data: Buffer, contentType: string, token?: string): string {
+    this.files.set(id, { data, contentType, ...(token === undefined ? {} : { token }) });
+    return `${this.serviceUrl}/v3/attachments/${encodeURIComponent(id)}/views/original`;
+  }
+
+  /** The file is gone (an expired link): 404 from now on. */
+  removeAttachment(id: string): void {
+    this.files.delete(id);
+  }
+
+  /** Every attachment download, with whether it carried a bearer token. */
+  readonly attachmentDownloads: { id: string; bearer: boolean }[] = [];
+
+  private serveAttachment(req: http.IncomingMessage, res: http.ServerResponse, id: string): void {
+    const authorization = req.headers.authorization;
+    this.attachmentDownloads.push({ id, bearer: /^Bearer /.test(authorization ?? '') });
+    const file = this.files.get(id);
+    if (!file) return sendJson(res, 404, { error: { code: 'NotFound', message: 'Not found' } });
+    if (file.token !== undefined && authorization !== `Bearer ${file.token}`) {
+      return sendJson(res, 401, { message: 'Authorization has been denied for this request.' });
+    }
+    res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.data.length });
+    res.end(file.data);
+  }
+
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const at = Date.now();
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
+    const file = method === 'GET' ? ATTACHMENT_PATH.exec(url.split('?')[0]!) : null;
+    if (file) return this.serveAttachment(req, res, decodeURIComponent(file[1]!));
     const raw = await readBody(req);
     const pathname = new URL(url, 'http://127.0.0.1').pathname;
     const match = ACTIVITIES_PATH.exec(pathname);

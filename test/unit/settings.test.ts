@@ -83,6 +83,8 @@ describe('resolveSettings', () => {
       mirrorVisibility: 'hidden',
       agentPrefix: '{agent}: ',
       agentTyping: true,
+      uploadMaxBytes: 1_024_000,
+      uploadTypes: ['.jpg', '.jpeg', '.png', '.gif', '.pdf', '.txt'],
       microsoftAppId: '',
       timeoutMs: 10_000,
       mirrorMaxAgeMs: 86_400_000,

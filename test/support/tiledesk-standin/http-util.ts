@@ -6,7 +6,13 @@ import { isRecord } from './util';
 /** What a route handler produces; the server applies faults/latency and writes it. */
 export type Reply =
   /** `body` is serialised when the reply is built, so later state changes cannot leak into it. */
-  | { status: number; body: string; contentType?: string; headers?: Record<string, string> }
+  | {
+      status: number;
+      /** A Buffer for file downloads. */
+      body: string | Buffer;
+      contentType?: string;
+      headers?: Record<string, string>;
+    }
   /** Never answer (reproduces a server-side hang, §3.3 pitfall). */
   | { hang: true };
 
@@ -46,10 +52,16 @@ const TOO_LARGE: Reply = json(413, { err: 'Request entity too large', limit: '50
 /** Invalid JSON reaches the generic error handler: `S:app.js#L700-729` → 500 {err:"error"}. */
 const BAD_JSON: Reply = json(500, { err: 'error' });
 
+/** Multipart bodies (file uploads) skip the JSON parser's limit; multer applies its own. */
+const MULTIPART_LIMIT = 64 * 1024 * 1024;
+
 export function readBody(req: IncomingMessage): Promise<BodyResult> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > BODY_LIMIT) {
+    const contentType = String(req.headers['content-type'] ?? '');
+    const multipart = contentType.includes('multipart/form-data');
+    const limit = multipart ? MULTIPART_LIMIT : BODY_LIMIT;
+    if (declared > limit) {
       req.resume();
       resolve({ ok: false, reply: TOO_LARGE });
       return;
@@ -59,13 +71,16 @@ export function readBody(req: IncomingMessage): Promise<BodyResult> {
     let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > BODY_LIMIT) tooLarge = true;
+      if (size > limit) tooLarge = true;
       else chunks.push(chunk);
     });
     req.on('error', () => resolve({ ok: true, body: undefined }));
     req.on('end', () => {
       if (tooLarge) return resolve({ ok: false, reply: TOO_LARGE });
       if (size === 0) return resolve({ ok: true, body: {} });
+      if (multipart) {
+        return resolve({ ok: true, body: { multipart: Buffer.concat(chunks), contentType } });
+      }
       const raw = Buffer.concat(chunks).toString('utf8');
       const type = String(req.headers['content-type'] ?? '');
       if (type.includes('json')) {

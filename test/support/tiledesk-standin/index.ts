@@ -15,6 +15,7 @@ import { MessageRoutes } from './routes-messages';
 import { RequestRoutes } from './routes-requests';
 import { SubscriptionRoutes } from './routes-subscriptions';
 import { type PhotoBucket, Photos } from './photos';
+import { ChatFiles } from './chat-files';
 import { HttpFront } from './server';
 import type {
   StandInCall,
@@ -49,6 +50,8 @@ export class TiledeskStandIn {
   private readonly photos = new Photos();
   private readonly botStore = new BotStore();
   private readonly botNotifier: BotNotifier;
+  /** Chat files (`POST /{p}/files/chat`, `GET /files/download`); set `limits` to change them. */
+  readonly chatFiles = new ChatFiles();
   private baseUrl: string | undefined;
 
   constructor(options: StandInOptions = {}) {
@@ -101,6 +104,7 @@ export class TiledeskStandIn {
       this.photos,
       (events, payload) => this.hooks.emit(events, payload),
       new BotRoutes(this.projectId, this.botStore, auth),
+      this.chatFiles,
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
   }

@@ -4,6 +4,7 @@ import type { Ctx, Reply } from './http-util';
 import { json } from './http-util';
 import { ADMIN_USER_ID, type Store } from './model';
 import type { Photos } from './photos';
+import type { ChatFiles } from './chat-files';
 import { restEvent } from './typing';
 import { projectUserJson } from './request-doc';
 import type { AuthRoutes } from './routes-auth';
@@ -31,6 +32,7 @@ export class Router {
     /** Webhook deliveries of events the router itself handles (`POST /{p}/events`). */
     private readonly emit?: (events: readonly string[], payload: () => unknown) => void,
     private readonly bots?: BotRoutes,
+    private readonly chatFiles?: ChatFiles,
   ) {}
 
   handle(ctx: Ctx): Reply {
@@ -49,6 +51,8 @@ export class Router {
       return this.publicProject(ctx) ?? this.projectDetail(ctx) ?? notFound(ctx);
     }
     if (first === 'images') return this.photos?.images(ctx) ?? notFound(ctx);
+    if (first === 'files' && second === 'download')
+      return this.chatFiles?.download(ctx) ?? notFound(ctx);
     if (first === 'files') return this.photos?.files(ctx) ?? notFound(ctx);
 
     // projectSetter (`S:app.js#L464-512`) runs before authentication.
@@ -73,6 +77,11 @@ export class Router {
       ctx.segments.length === 4 &&
       ctx.segments[2] === 'users' &&
       ctx.segments[3] === 'photo';
+    const chatUpload =
+      second === 'files' &&
+      ctx.method === 'POST' &&
+      ctx.segments.length === 3 &&
+      ctx.segments[2] === 'chat';
     const event = second === 'events' && ctx.method === 'POST' && ctx.segments.length === 2;
     if (
       second !== 'requests' &&
@@ -80,6 +89,7 @@ export class Router {
       second !== 'project_users' &&
       second !== 'faq_kb' &&
       !upload &&
+      !chatUpload &&
       !event
     ) {
       return notFound(ctx);
@@ -98,6 +108,12 @@ export class Router {
       // hasRoleOrTypes('agent', ['bot', 'subscription']) (`S:routes/filesp.js#L303-307`)
       const denied = this.auth.authorize(ctx, 'agent', true);
       reply = denied ?? this.photos?.upload(authn.principal.id);
+    } else if (chatUpload) {
+      // hasRoleOrTypes('guest', ['bot', 'subscription']) (`S:routes/filesp.js` `/chat`)
+      const denied = this.auth.authorize(ctx, 'guest', true);
+      const pu = ctx.projectUser;
+      const endUser = pu === undefined || pu.roleType === 2 || pu.role === 'guest';
+      reply = denied ?? this.chatFiles?.upload(ctx, authn.principal.id, endUser);
     } else if (second === 'project_users') {
       reply = this.ownProjectUser(ctx);
     } else if (second === 'subscriptions') {
