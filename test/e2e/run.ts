@@ -120,6 +120,7 @@ async function main(): Promise<number> {
   });
   mocha.addFile(resolve(__dirname, 'loop.e2e.ts'));
   mocha.addFile(resolve(__dirname, 'visibility.e2e.ts'));
+  mocha.addFile(resolve(__dirname, 'content.e2e.ts'));
   if (args.bootstrap && args.contract) {
     mocha.addFile(resolve(__dirname, '..', 'contract', 'standin-contract.test.ts'));
   }
