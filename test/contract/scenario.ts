@@ -152,6 +152,8 @@ export async function runScenario(
   n.role(main, 'request:main');
   n.role(next, 'request:next');
   n.role(queued, 'request:queued');
+  const served = `support-group-${b.projectId}-${randomBytes(16).toString('hex')}`;
+  n.role(served, 'request:served');
   const req = (id: string, suffix = '') => `${p}/requests/${id}${suffix}`;
 
   await step('auth: Bearer scheme', 'GET', req(main, '/messages'), {
@@ -315,6 +317,36 @@ export async function runScenario(
     token: custom,
     body: mirrored("I'm back.", { sender: BOT_SENDER, senderFullname: 'Echo Bot' }),
   });
+
+  // --- a request served by an external bot (TiledeskMirrorVisibility=bot) -------------------
+  const adminId = String((bodyOf(adminIn)['user'] as { _id?: string })?._id);
+  const created = await step('bot: create external', 'POST', `${p}/faq_kb`, {
+    token: admin,
+    body: { name: 'Echo Bot', type: 'external', url: target },
+  });
+  const botId = String(bodyOf(created)['_id']);
+  n.role(botId, 'bot');
+  await step('bot: list', 'GET', `${p}/faq_kb`, { token: admin });
+  await step('bot: get', 'GET', `${p}/faq_kb/${botId}`, { token: admin });
+  await step('bot: update', 'PUT', `${p}/faq_kb/${botId}`, {
+    token: admin,
+    body: { name: 'Echo Bot', url: target },
+  });
+  await step('bot: unknown', 'GET', `${p}/faq_kb/${'0'.repeat(24)}`, { token: admin });
+  await step('bot-served: first message', 'POST', req(served, '/messages'), {
+    token: custom,
+    body: mirrored('Hi bot', { request_status: undefined, participants: [`bot_${botId}`] }),
+  });
+  await step('bot-served: bot line', 'POST', req(served, '/messages'), {
+    token: custom,
+    body: mirrored('Hello, I am the bot', { sender: `bot_${botId}`, senderFullname: 'Echo Bot' }),
+  });
+  await step('bot-served: the admin joins', 'POST', req(served, '/participants'), {
+    token: admin,
+    body: { member: adminId },
+  });
+  await step('bot-served: request', 'GET', req(served), { token: admin });
+  await step('bot: delete', 'DELETE', `${p}/faq_kb/${botId}`, { token: admin });
 
   // --- nobody available: queued (100), then an agent joins --------------------------------
   await step('availability: agent off', 'PUT', `${p}/project_users/`, {

@@ -9,18 +9,33 @@ import { randomUUID } from 'node:crypto';
 import type { Auth } from './auth';
 import type { Ctx, Reply } from './http-util';
 import { bodyRecord, json } from './http-util';
+import type { Store } from './model';
 import type { StandInMessage, StandInRequest } from './types';
 import { nowIso, objectId, str, TimerSet } from './util';
 
+/** models/faq_kb.js as the real server returns it (defaults included; `secret` select:false). */
 export interface StandInBot {
+  webhook_enabled: boolean;
+  type: string;
+  language: string;
+  public: boolean;
+  certified: boolean;
+  intentsEngine: string;
+  tags: string[];
+  score: number;
+  trained: boolean;
+  certifiedTags: string[];
   _id: string;
   name: string;
-  type: string;
+  slug: string;
   url: string | undefined;
   id_project: string;
   secret: string;
   trashed: boolean;
   createdBy: string;
+  agents_available: boolean;
+  /** Set by every `PUT` (routes/faq_kb.js: `update.modified = true`). */
+  modified?: boolean;
   createdAt: string;
   updatedAt: string;
   __v: number;
@@ -42,16 +57,10 @@ export interface BotNotification {
 const NOT_FOUND = (id: string, p: string) =>
   json(404, { success: false, msg: `Chatbot not found with id ${id} for project ${p}` });
 
-export class BotStore {
-  readonly bots = new Map<string, StandInBot>();
-  /** `secret: {default: uuidv4()}` in models/faq_kb.js: evaluated once per server process. */
-  readonly secret = randomUUID();
-}
-
 export class BotRoutes {
   constructor(
     private readonly projectId: string,
-    private readonly store: BotStore,
+    private readonly store: Store,
     private readonly auth: Auth,
   ) {}
 
@@ -87,6 +96,7 @@ export class BotRoutes {
           if (v !== undefined) bot[f] = v;
         }
         if (body['trashed'] === true) bot.trashed = true;
+        bot.modified = true;
         bot.updatedAt = nowIso();
         return json(200, publicBot(bot));
       }
@@ -102,6 +112,19 @@ export class BotRoutes {
     }
   }
 
+  /** faqService: the name in kebab case, unique in the project (`-1`, `-2`… when taken). */
+  private slug(name: string): string {
+    const base =
+      name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '') || 'bot';
+    const taken = new Set([...this.store.bots.values()].map((b) => b.slug));
+    let slug = base;
+    for (let i = 1; taken.has(slug); i++) slug = `${base}-${i}`;
+    return slug;
+  }
+
   private authorized(ctx: Ctx, role: string, types: boolean): Reply | undefined {
     return this.auth.authorize(ctx, role, types);
   }
@@ -110,15 +133,27 @@ export class BotRoutes {
   private create(ctx: Ctx): Reply {
     const body = bodyRecord(ctx);
     const at = nowIso();
+    const name = str(body['name']) ?? 'Bot';
     const bot: StandInBot = {
-      _id: objectId(),
-      name: str(body['name']) ?? 'Bot',
+      webhook_enabled: false,
       type: str(body['type']) ?? 'internal',
+      language: str(body['language']) ?? 'en',
+      public: false,
+      certified: false,
+      intentsEngine: 'none',
+      tags: [],
+      score: 0,
+      trained: true,
+      certifiedTags: [],
+      _id: objectId(),
+      name,
+      slug: this.slug(name),
       url: str(body['url']),
       id_project: this.projectId,
-      secret: this.store.secret,
+      secret: this.store.botSecret,
       trashed: false,
       createdBy: ctx.principal?.id ?? 'system',
+      agents_available: false,
       createdAt: at,
       updatedAt: at,
       __v: 0,
@@ -128,7 +163,7 @@ export class BotRoutes {
   }
 }
 
-function publicBot(bot: StandInBot): Omit<StandInBot, 'secret'> {
+export function publicBot(bot: StandInBot): Omit<StandInBot, 'secret'> {
   const { secret: _secret, ...rest } = bot;
   return rest;
 }
@@ -143,7 +178,7 @@ export class BotNotifier {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
   constructor(
-    private readonly store: BotStore,
+    private readonly store: Store,
     private readonly timers: TimerSet,
     private readonly origin: string,
   ) {}
@@ -165,9 +200,11 @@ export class BotNotifier {
       audience: `https://tiledesk.com/bots/${bot._id}`,
       jwtid: randomUUID(),
     });
+    // BotSubscriptionNotifier: `delete payload.request.snapshot`.
+    const { snapshot: _snapshot, ...withoutSnapshot } = request;
     const body = {
       timestamp: Date.now(),
-      payload: { ...message, request },
+      payload: { ...message, request: withoutSnapshot },
       hook: { ...bot },
       token,
     };

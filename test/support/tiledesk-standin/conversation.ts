@@ -14,6 +14,7 @@ import {
   requestLean,
   setParticipants,
   type RequestInput,
+  withoutDepartment,
 } from './request-doc';
 import { nowIso, objectId, TimerSet } from './util';
 
@@ -49,6 +50,8 @@ export class Conversations {
     } else if (input.participants !== undefined) {
       setParticipants(this.store, request, input.participants);
       request.status = 200;
+      request.assigned_at = nowIso();
+      withoutDepartment(request, true);
     } else {
       joined = this.assign(request);
     }
@@ -75,6 +78,7 @@ export class Conversations {
    */
   route(request: StandInRequest): StandInRequest {
     const joined = this.assign(request);
+    withoutDepartment(request, false); // routeInternal sets the department
     this.touch(request);
     this.emitRequest('request.update', request);
     this.announce(request, joined);
@@ -89,14 +93,16 @@ export class Conversations {
   addParticipant(request: StandInRequest, member: string): StandInRequest {
     if (request.participants.includes(member)) return request;
     setParticipants(this.store, request, [...request.participants, member]);
+    request.hasBot = member.startsWith('bot_'); // addParticipantByRequestId
     request.status = 200;
     request.assigned_at = nowIso();
     this.touch(request);
     this.emitRequest('request.update', request);
-    const user = this.store.users.get(member);
-    this.announce(request, user ? [user] : []);
-    // conciergeBot (`request.participants.join`): a person joining removes the bot, soon after.
     const bot = request.participants.find((p) => p.startsWith('bot_'));
+    const user = this.store.users.get(member);
+    // welcomeAgentOnJoin: no TOUCHING_OPERATOR while a bot is among the participants.
+    this.announce(request, user ? [user] : [], !bot);
+    // conciergeBot (`request.participants.join`): a person joining removes the bot, soon after.
     if (!member.startsWith('bot_') && bot) {
       this.timers.soon(() => {
         const live = this.store.requests.get(request.request_id);
@@ -114,9 +120,9 @@ export class Conversations {
   }
 
   /** TOUCHING_OPERATOR (server) then chat21's "<firstname> added to group" (§4.2 step 4). */
-  announce(request: StandInRequest, joined: StandInUserDoc[]): void {
+  announce(request: StandInRequest, joined: StandInUserDoc[], touching = true): void {
     if (joined.length === 0) return;
-    if (request.status === 200) {
+    if (touching && request.status === 200) {
       this.addMessage(request, touchingOperator(request, joined, request.language), false);
     }
     if (!this.chat21) return;

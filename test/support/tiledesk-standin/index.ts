@@ -8,7 +8,7 @@ import { Auth } from './auth';
 import { Conversations } from './conversation';
 import { agentConsoleMessage } from './message-builders';
 import { ADMIN_USER_ID, DEFAULT_AGENT, Store } from './model';
-import { type BotNotification, BotNotifier, BotRoutes, BotStore, type StandInBot } from './bots';
+import { type BotNotification, BotNotifier, BotRoutes, type StandInBot } from './bots';
 import { Router } from './router';
 import { AuthRoutes } from './routes-auth';
 import { MessageRoutes } from './routes-messages';
@@ -48,7 +48,6 @@ export class TiledeskStandIn {
   private readonly front: HttpFront;
   private readonly timers = new TimerSet();
   private readonly photos = new Photos();
-  private readonly botStore = new BotStore();
   private readonly botNotifier: BotNotifier;
   /** Chat files (`POST /{p}/files/chat`, `GET /files/download`); set `limits` to change them. */
   readonly chatFiles = new ChatFiles();
@@ -81,7 +80,7 @@ export class TiledeskStandIn {
       subscriptions: () => this.store.subscriptions.values(),
     });
     this.botNotifier = new BotNotifier(
-      this.botStore,
+      this.store,
       this.timers,
       options.webhookOrigin ?? 'http://localhost:3000',
     );
@@ -103,7 +102,7 @@ export class TiledeskStandIn {
       new SubscriptionRoutes(this.store, auth),
       this.photos,
       (events, payload) => this.hooks.emit(events, payload),
-      new BotRoutes(this.projectId, this.botStore, auth),
+      new BotRoutes(this.projectId, this.store, auth),
       this.chatFiles,
     );
     this.front = new HttpFront(router, this.timers, options.recordCalls ?? true);
@@ -141,7 +140,7 @@ export class TiledeskStandIn {
 
   /** Tiledesk bots (`faq_kb`), secrets included. */
   get bots(): StandInBot[] {
-    return clone([...this.botStore.bots.values()]);
+    return clone([...this.store.bots.values()]);
   }
 
   /** What external bots were POSTed (botEvent.js), in order. */

@@ -14,6 +14,7 @@ import type {
   StandInUserDoc,
 } from './types';
 import { objectId, nowIso } from './util';
+import type { StandInBot } from './bots';
 
 export const ADMIN_USER_ID = '65a1b2c3d4e5f6a7b8c9d0a0';
 export const DEFAULT_AGENT: StandInAgent = {
@@ -35,6 +36,10 @@ export class Store {
   readonly requests = new Map<string, StandInRequest>();
   readonly messages = new Map<string, StandInMessage[]>();
   readonly subscriptions = new Map<string, StandInSubscription>();
+  /** Tiledesk bots (`faq_kb`, bots.ts). */
+  readonly bots = new Map<string, StandInBot>();
+  /** `secret: {default: uuidv4()}` in models/faq_kb.js: evaluated once per server process. */
+  readonly botSecret = randomUUID();
   /** Passwords of the agents that may sign in (the admin's is kept by Auth). */
   readonly passwords = new Map<string, string>();
   /** Routing pool in round-robin order: agents, then the admin account. */

@@ -8,6 +8,7 @@ import type {
   StandInUserDoc,
 } from './types';
 import { clone, nowIso, objectId } from './util';
+import { publicBot } from './bots';
 
 export interface RequestInput {
   requestId: string;
@@ -93,6 +94,23 @@ export function setParticipants(
   request.participatingAgents = request.participantsAgents
     .map((p) => store.users.get(p))
     .filter((u): u is StandInUserDoc => u !== undefined);
+  // populate('participatingBots'): the bot documents (without their secret).
+  request.participatingBots = request.participantsBots
+    .map((id) => store.bots.get(id))
+    .filter((b) => b !== undefined)
+    .map((b) => publicBot(b));
+}
+
+/**
+ * Requests created already served (`participants` on the first message) get no department
+ * (requestService.create sets one only when it routes); routing gives them one. Kept beside the
+ * live documents, so that their JSON leaves the field out.
+ */
+const WITHOUT_DEPARTMENT = new WeakSet<StandInRequest>();
+
+export function withoutDepartment(request: StandInRequest, without: boolean): void {
+  if (without) WITHOUT_DEPARTMENT.add(request);
+  else WITHOUT_DEPARTMENT.delete(request);
 }
 
 /**
@@ -101,7 +119,7 @@ export function setParticipants(
  * on departments). Leads and users have none.
  */
 export function requestJson(request: StandInRequest): Record<string, unknown> {
-  return {
+  const json: Record<string, unknown> = {
     ...requestLean(request),
     id: request._id,
     requester: projectUserJson(request.requester),
@@ -113,6 +131,13 @@ export function requestJson(request: StandInRequest): Record<string, unknown> {
       department: departmentJson(request.snapshot.department),
     },
   };
+  return WITHOUT_DEPARTMENT.has(request) ? dropDepartment(json) : json;
+}
+
+function dropDepartment(json: Record<string, unknown>): Record<string, unknown> {
+  const { department: _d, snapshot, ...rest } = json;
+  const { department: _s, ...snap } = (snapshot ?? {}) as Record<string, unknown>;
+  return { ...rest, snapshot: snap };
 }
 
 /**
@@ -120,10 +145,13 @@ export function requestJson(request: StandInRequest): Record<string, unknown> {
  * left out, as mongoose's `minimize` never stores an empty object.
  */
 export function requestLean(request: StandInRequest): Record<string, unknown> {
-  if (Object.keys(request.attributes).length > 0) return { ...request };
-  const { attributes: _empty, ...rest } = request;
-  void _empty;
-  return rest;
+  const lean = (): Record<string, unknown> => {
+    if (Object.keys(request.attributes).length > 0) return { ...request };
+    const { attributes: _empty, ...rest } = request;
+    void _empty;
+    return rest;
+  };
+  return WITHOUT_DEPARTMENT.has(request) ? dropDepartment(lean()) : lean();
 }
 
 export function projectUserJson(pu: StandInProjectUser): Record<string, unknown> {
