@@ -290,7 +290,8 @@ export class Handoff {
   }
 
   private async queued(convKey: string, key: string, tell: boolean): Promise<void> {
-    const wait = tell ? await expectedWaitMinutes(this.requestInfo) : undefined;
+    const wait =
+      tell && this.o.texts.queuedWait ? await expectedWaitMinutes(this.requestInfo) : undefined;
     const text =
       wait === undefined || !this.o.texts.queued
         ? this.o.texts.queued

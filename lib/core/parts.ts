@@ -189,7 +189,9 @@ export function createParts(settings: TiledeskSettings, deps: EngineDeps) {
     texts: {
       assigned: settings.textAssigned,
       queued: settings.textQueued,
-      queuedWait: settings.textQueuedWait,
+      // With bot-served requests Tiledesk's average wait counts the bot's instant first replies:
+      // it says nothing about the queue, so it is not told.
+      queuedWait: settings.mirrorVisibility === 'bot' ? '' : settings.textQueuedWait,
       failed: settings.textFailed,
       closed: settings.textClosed,
       left: settings.textLeft,

@@ -139,6 +139,28 @@ for (const binding of BINDINGS)
       expect(h.errors).to.deep.equal([]);
     });
 
+    it('nobody available: the bot leaves the request, which waits queued; an agent who frees up joins', async () => {
+      h = await start();
+      h.standin.setAgentAvailable(ANNA, false);
+      const user = h.user('conv-queued', 'u-q', 'Ada');
+      await user.sayAndWait('hello');
+      await user.sayAndWait('human');
+      const request = lastRequest();
+      expect(h.standin.request(request.request_id)).to.include({ status: 100, hasBot: false });
+      expect(h.standin.request(request.request_id)!.participants).to.deep.equal([]);
+      await user.sayAndWait('hello?'); // the bot stays silent while queued
+      h.standin.setAgentAvailable(ANNA, true);
+      h.standin.routeQueued(request.request_id);
+      await h.settle();
+      expect(h.channel.texts('conv-queued')).to.deep.equal([
+        'Echo: hello',
+        'Connecting you to a human agent…',
+        'All our agents are busy right now. Stay here: an agent will answer as soon as one is free.',
+        'Anna Rossi has joined the chat.',
+      ]);
+      expect(h.errors).to.deep.equal([]);
+    });
+
     it('JOIN TO CHAT takes over: the user is told who joined, the bot goes silent and gets handoff.status accepted; the close hands it back', async () => {
       // Without chat21 (as the real server here): no "joined" info message, only request.update.
       h = await start({ standin: { agents: AGENTS, chat21: false } });
