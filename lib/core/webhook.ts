@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger';
 import { TiledeskMessage, WebhookEnvelope } from '../tiledesk/wire';
 import { BOT_USER_AGENT, checkBotNotification } from './bot-notification';
+import { BodyReader, header, type WebhookReadLimits } from './webhook-body';
+
+export { type WebhookReadLimits, WebhookReadError } from './webhook-body';
 import { classifyMessage } from './classify-delivery';
 import type { Delivery } from './delivery';
 import { parseRequestId } from './ids';
@@ -9,13 +12,7 @@ import { type JoinedAgent, joinedAgentOf, REQUEST_UPDATE_EVENT } from './request
 import type { KnownHook } from './subscriptions';
 import type { KnownBot } from './tiledesk-bot';
 import { type Clock, systemClock } from './types';
-import {
-  checkToken,
-  isJsonContentType,
-  isSecretOf,
-  payloadProject,
-  secretMatches,
-} from './webhook-checks';
+import { checkToken, isSecretOf, payloadProject, secretMatches } from './webhook-checks';
 import {
   ReplayGuard,
   type WebhookIgnored,
@@ -45,19 +42,6 @@ import { parseTypingEvent, TYPING_EVENT, type TypingSignal } from './typing';
  * hostile or malformed gets a 4xx (no pointless retries), and only our own transient states get
  * 429/503 (retried). Every refusal is counted by reason (`health()`).
  */
-
-export interface WebhookReadLimits {
-  maxBytes: number;
-  timeoutMs: number;
-}
-
-/** Why a host could not read a body within the limits. */
-export class WebhookReadError extends Error {
-  constructor(readonly reason: 'too_large' | 'timeout' | 'aborted') {
-    super(`webhook body ${reason}`);
-    this.name = 'WebhookReadError';
-  }
-}
 
 export interface WebhookRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
@@ -117,27 +101,24 @@ export class WebhookReceiver {
   /** Sent by our own reachability probe (`health`), so its 401 is not counted as a refusal. */
   readonly probeToken = randomUUID();
   private readonly clock: Clock;
-  private readonly maxBodyBytes: number;
-  private readonly readTimeoutMs: number;
-  private readonly maxReadsPerSource: number;
+  private readonly bodies: BodyReader;
   private readonly stats: WebhookStats;
   private readonly replays = new ReplayGuard(MAX_TOKEN_AGE_MS * 2, REPLAY_MEMORY);
-  private readonly reading = new Map<string, number>();
   private lastProbeAt: number | undefined;
-  private warnedParsedBody = false;
 
   constructor(private readonly o: WebhookReceiverOptions) {
     this.clock = o.clock ?? systemClock;
-    this.maxBodyBytes = o.maxBodyBytes ?? 1024 * 1024;
-    this.readTimeoutMs = o.readTimeoutMs ?? 10_000;
-    this.maxReadsPerSource = o.maxReadsPerSource ?? 16;
+    this.bodies = new BodyReader(o.logger, {
+      maxBytes: o.maxBodyBytes ?? 1024 * 1024,
+      timeoutMs: o.readTimeoutMs ?? 10_000,
+      maxReadsPerSource: o.maxReadsPerSource ?? 16,
+    });
     this.stats = new WebhookStats(o.logger);
   }
 
   /** Counters for `health()`. */
   snapshot(): WebhookStatsSnapshot & { lastProbeAt: number | undefined; readsInProgress: number } {
-    let readsInProgress = 0;
-    for (const n of this.reading.values()) readsInProgress += n;
+    const readsInProgress = this.bodies.inProgress();
     return { ...this.stats.snapshot(), lastProbeAt: this.lastProbeAt, readsInProgress };
   }
 
@@ -221,41 +202,8 @@ export class WebhookReceiver {
     remote: string,
     refuse: Refuse,
   ): Promise<unknown> {
-    if (!isJsonContentType(header(request.headers, 'content-type'))) {
-      return refuse('content_type', 415, 'Content-Type must be application/json');
-    }
-    const declared = Number(header(request.headers, 'content-length') ?? 0);
-    if (declared > this.maxBodyBytes) return refuse('too_large', 413, 'Body too large');
-
-    // The body.
-    let raw: unknown;
-    if (request.body !== undefined || !request.readBody) {
-      raw = request.body;
-      this.warnIfParsed(raw);
-    } else {
-      const busy = this.reading.get(remote) ?? 0;
-      if (busy >= this.maxReadsPerSource) return refuse('busy', 429, 'Too many bodies at once');
-      this.reading.set(remote, busy + 1);
-      try {
-        raw = await request.readBody({
-          maxBytes: this.maxBodyBytes,
-          timeoutMs: this.readTimeoutMs,
-        });
-      } catch (err) {
-        const reason = err instanceof WebhookReadError ? err.reason : 'aborted';
-        if (reason === 'too_large') return refuse('too_large', 413, 'Body too large');
-        if (reason === 'timeout') return refuse('timeout', 408, 'Body not received in time');
-        return refuse('aborted', 400, 'Body not received');
-      } finally {
-        const left = (this.reading.get(remote) ?? 1) - 1;
-        if (left > 0) this.reading.set(remote, left);
-        else this.reading.delete(remote);
-      }
-    }
-    const body = parseBody(raw, this.maxBodyBytes);
-    if (body === TOO_LARGE) return refuse('too_large', 413, 'Body too large');
-    if (body === MALFORMED) return refuse('malformed', 400, 'Body is not JSON');
-    return body;
+    const read = await this.bodies.read(request, remote);
+    return read.ok ? read.body : refuse(read.reason, read.status, read.error);
   }
 
   /**
@@ -317,16 +265,6 @@ export class WebhookReceiver {
   private ignore(reason: WebhookIgnored, fields: Record<string, unknown>): void {
     this.stats.ignore(reason, fields);
   }
-
-  /** A body parser ran before us: the secret could not be checked before the body was read. */
-  private warnIfParsed(raw: unknown): void {
-    if (this.warnedParsedBody || raw === undefined || typeof raw === 'string') return;
-    if (Buffer.isBuffer(raw)) return;
-    this.warnedParsedBody = true;
-    this.o.logger.warn('webhook.body_parsed_before_check', {
-      fix: 'mount tiledesk.webhookHandler before any body parser, so that x-hook-secret is checked before the body is read (README: Health and troubleshooting)',
-    });
-  }
 }
 
 interface Work {
@@ -350,8 +288,6 @@ function isResponse(value: unknown): value is WebhookResponse {
   return value instanceof Object && RESPONSES.has(value);
 }
 const IGNORED = Symbol('ignored');
-const TOO_LARGE = Symbol('too large');
-const MALFORMED = Symbol('malformed');
 
 /** The refusals `respond` made: told apart from a parsed body by identity, never by shape. */
 const RESPONSES = new WeakSet<object>();
@@ -386,24 +322,4 @@ function toWork(envelope: WebhookEnvelope): Work | typeof IGNORED | undefined {
     return typing ? { requestId: typing.requestId, message: undefined, typing } : undefined;
   }
   return IGNORED;
-}
-
-function parseBody(body: unknown, max: number): unknown {
-  if (typeof body !== 'string' && !Buffer.isBuffer(body)) return body;
-  if (body.length > max) return TOO_LARGE;
-  try {
-    return JSON.parse(body.toString()) as unknown;
-  } catch {
-    return MALFORMED;
-  }
-}
-
-function header(headers: WebhookRequest['headers'], name: string): string | undefined {
-  let value = headers[name];
-  if (value === undefined) {
-    // Node lower-cases header names; other hosts may not.
-    const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-    value = key === undefined ? undefined : headers[key];
-  }
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -8,11 +8,10 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { conversationKey, requestIdFor } from '../../lib/core/ids';
-import { FakeChannel } from '../support/fake-channel';
-import { type SampleProcess, startSampleProcess } from '../support/sample-process';
-import { eventually, TiledeskActor, type WireMessage } from './agent';
+import { eventually, type WireMessage } from './agent';
 import { e2eContext } from './context';
-import { freePort, sampleEnv } from './sample-env';
+import { sampleEnv } from './sample-env';
+import { sampleSuite } from './sample-suite';
 
 const CONNECTING = 'Connecting you to a human agent…';
 const STEP_MS = 20_000;
@@ -28,43 +27,15 @@ if (context) {
   const mode = context.modes[0]!;
   describe(`mirror mode handoff and users' files against ${target.apiUrl}`, function () {
     this.timeout(90_000);
-    const admin = new TiledeskActor(target, target.admin);
-    const agent = new TiledeskActor(target, target.agent);
-    const channel = new FakeChannel();
-    let sample: SampleProcess | undefined;
-    let webhookUrl = '';
-
-    before(async () => {
-      await channel.start();
-      await admin.signIn();
-      await agent.signIn();
-      await agent.setAvailable(true);
-      const port = await freePort();
-      webhookUrl = `http://127.0.0.1:${port}/api/tiledesk`;
-      sample = await startSampleProcess({
-        name: 'sample-content',
-        env: {
-          ...sampleEnv(target, mode, port, webhookUrl, 'Echo Bot'),
-          TiledeskMirrorMode: 'handoff',
-          TiledeskTranscriptMaxMessages: '4',
-        },
-        echo: process.env['TILEDESK_E2E_ECHO'] === '1',
-      });
+    const suite = sampleSuite(target, {
+      name: 'sample-content',
+      env: (port, webhookUrl) => ({
+        ...sampleEnv(target, mode, port, webhookUrl, 'Echo Bot'),
+        TiledeskMirrorMode: 'handoff',
+        TiledeskTranscriptMaxMessages: '4',
+      }),
     });
-
-    afterEach(function () {
-      if (this.currentTest?.state === 'failed' && sample) {
-        process.stderr.write(`--- sample bot output (content) ---\n${sample.output.join('')}\n`);
-      }
-    });
-
-    after(async () => {
-      for (const s of await admin.subscriptions().catch(() => [])) {
-        if (s.target === webhookUrl) await admin.deleteSubscription(s._id).catch(() => undefined);
-      }
-      await sample?.stop();
-      await channel.stop();
-    });
+    const { admin, agent, channel } = suite;
 
     const conversation = (name: string) => {
       const id = `e2e-content-${name}-${randomBytes(4).toString('hex')}`;
@@ -73,7 +44,7 @@ if (context) {
       return {
         requestId,
         say: async (text: string, attachments?: unknown[]) => {
-          const res = await user.send(sample!.messagesUrl, {
+          const res = await user.send(suite.sample.messagesUrl, {
             type: 'message',
             text,
             ...(attachments ? { attachments: attachments as never } : {}),

@@ -8,11 +8,10 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { conversationKey, requestIdFor } from '../../lib/core/ids';
-import { FakeChannel } from '../support/fake-channel';
-import { type SampleProcess, startSampleProcess } from '../support/sample-process';
-import { eventually, TiledeskActor, type WireRequest } from './agent';
+import { eventually, type WireRequest } from './agent';
 import { e2eContext } from './context';
-import { freePort, sampleEnv } from './sample-env';
+import { sampleEnv } from './sample-env';
+import { sampleSuite } from './sample-suite';
 
 const CONNECTING = 'Connecting you to a human agent…';
 const CLOSED = 'The agent has closed the chat. You are back with the bot.';
@@ -26,50 +25,25 @@ if (context) {
   const mode = context.modes[0]!;
   describe(`conversations served by a Tiledesk bot (TiledeskMirrorVisibility=bot) against ${target.apiUrl}`, function () {
     this.timeout(90_000);
-    const admin = new TiledeskActor(target, target.admin);
-    const agent = new TiledeskActor(target, target.agent);
-    const channel = new FakeChannel();
-    let sample: SampleProcess | undefined;
-    let webhookUrl = '';
     let botId = '';
-
-    before(async () => {
-      await channel.start();
-      await admin.signIn();
-      await agent.signIn();
-      await agent.setAvailable(true);
-      const port = await freePort();
-      webhookUrl = `http://127.0.0.1:${port}/api/tiledesk`;
-      sample = await startSampleProcess({
-        name: 'sample-visible',
-        env: {
-          ...sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
-          TiledeskMirrorVisibility: 'bot',
-        },
-        echo: process.env['TILEDESK_E2E_ECHO'] === '1',
-      });
-      const bot = await eventually('the Tiledesk bot standing for ours', async () =>
-        (await admin.bots()).find((b) => b.url === webhookUrl),
-      );
-      expect(bot).to.include({ name: BOT_NAME, type: 'external' });
-      botId = bot._id;
+    const suite = sampleSuite(target, {
+      name: 'sample-visible',
+      env: (port, webhookUrl) => ({
+        ...sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
+        TiledeskMirrorVisibility: 'bot',
+      }),
+      ready: async ({ admin, webhookUrl }) => {
+        const bot = await eventually('the Tiledesk bot standing for ours', async () =>
+          (await admin.bots()).find((b) => b.url === webhookUrl),
+        );
+        expect(bot).to.include({ name: BOT_NAME, type: 'external' });
+        botId = bot._id;
+      },
+      cleanup: async ({ admin }) => {
+        if (botId) await admin.deleteBot(botId);
+      },
     });
-
-    afterEach(function () {
-      if (this.currentTest?.state === 'failed' && sample) {
-        process.stderr.write(`--- sample bot output (visible) ---\n${sample.output.join('')}\n`);
-      }
-    });
-
-    after(async () => {
-      for (const s of await admin.subscriptions().catch(() => [])) {
-        if (s.target === webhookUrl) await admin.deleteSubscription(s._id).catch(() => undefined);
-      }
-      if (botId) await admin.deleteBot(botId).catch(() => undefined);
-      await sample?.stop();
-      await channel.stop();
-      await agent.setAvailable(true).catch(() => undefined);
-    });
+    const { admin, agent, channel } = suite;
 
     const conversation = (name: string) => {
       const id = `e2e-visible-${name}-${randomBytes(4).toString('hex')}`;
@@ -78,7 +52,7 @@ if (context) {
       return {
         requestId,
         say: async (text: string) => {
-          const res = await user.say(sample!.messagesUrl, text);
+          const res = await user.say(suite.sample.messagesUrl, text);
           expect(res.status).to.be.below(300);
         },
         received: (n: number) => channel.waitForTexts(id, n, STEP_MS),
