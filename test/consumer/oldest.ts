@@ -40,7 +40,7 @@ export async function testAgainst(
   expected: string,
 ): Promise<OldestResult> {
   mkdirSync(dir, { recursive: true });
-  for (const entry of ['lib', 'test', 'samples', 'package.json', 'tsconfig.json']) {
+  for (const entry of ['lib', 'test', 'samples', 'package.json', 'tsconfig.json', 'README.md']) {
     cpSync(join(repo, entry), join(dir, entry), { recursive: true });
   }
   const modules = join(dir, 'node_modules');
