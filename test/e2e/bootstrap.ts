@@ -25,8 +25,10 @@ export async function bootstrap(apiUrl: string, o: BootstrapOptions): Promise<E2
   const run = `${o.label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const admin = account(`bot-${run}`);
   const agent = account(`agent-${run}`);
+  const watcher = account(`watcher-${run}`);
   await signup(rest, admin, o.adminName ?? ['Bot', 'Admin']);
   await signup(rest, agent, o.agentName ?? ['Anna', 'Rossi']);
+  await signup(rest, watcher, ['Sara', 'Supervisor']);
   const adminToken = await signIn(rest, admin);
 
   const project = await rest.ok('POST', '/projects', {
@@ -52,6 +54,16 @@ export async function bootstrap(apiUrl: string, o: BootstrapOptions): Promise<E2
     form.append('file', new Blob([PNG], { type: 'image/png' }), 'photo.png');
     await rest.ok('POST', `${p}/files/users/photo`, { token: await signIn(rest, agent), form });
   }
+  // A teammate who watches every conversation without being an admin (README, "What agents and
+  // supervisors see"): a custom role (Settings → Roles) with the permission request_read_all.
+  await rest.ok('POST', `${p}/roles`, {
+    token: adminToken,
+    body: { name: 'watcher', permissions: ['request_read_all'] },
+  });
+  await rest.ok('POST', `${p}/project_users/invite`, {
+    token: adminToken,
+    body: { email: watcher.email, role: 'watcher', user_available: false },
+  });
   // The owner is an available agent-type user too: routing could pick the bot's own account.
   await rest.ok('PUT', `${p}/project_users/`, {
     token: adminToken,
@@ -66,6 +78,7 @@ export async function bootstrap(apiUrl: string, o: BootstrapOptions): Promise<E2
     departmentId: field(department, '_id'),
     webhookUrl: undefined,
     botPort: 0,
+    watcher,
   };
 }
 

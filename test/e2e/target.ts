@@ -26,6 +26,11 @@ export interface E2eTarget {
   webhookUrl: string | undefined;
   /** The port the sample bot listens on (a tunnel forwards to it); 0 = any free port. */
   botPort: number;
+  /**
+   * `--bootstrap` only: a teammate with a custom role whose one permission is
+   * `request_read_all` (unavailable: never routed to), who watches every conversation.
+   */
+  watcher?: E2eAccount;
 }
 
 /** Every setting of the suite, for the usage text and the errors. */

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { conversationKey, requestIdFor } from '../../lib/core/ids';
-import { eventually, type WireRequest } from './agent';
+import { eventually, TiledeskActor, type WireRequest } from './agent';
 import { e2eContext } from './context';
 import { sampleEnv } from './sample-env';
 import { sampleSuite } from './sample-suite';
@@ -76,6 +76,12 @@ if (context) {
         (await admin.listedRequests()).some((r) => r.request_id === c.requestId) ? true : undefined,
       );
       expect(listed).to.equal(true);
+      // A teammate whose custom role has request_read_all watches it too (bootstrapped targets).
+      if (target.watcher) {
+        const watcher = await new TiledeskActor(target, target.watcher).signIn();
+        const listed = await watcher.listedRequests();
+        expect(listed.some((r) => r.request_id === c.requestId)).to.equal(true);
+      }
       // Agents see the requests they take part in (routes/request.js, role agent): not this one.
       expect((await agent.listedRequests()).some((r) => r.request_id === c.requestId)).to.equal(
         false,
