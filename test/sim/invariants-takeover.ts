@@ -102,9 +102,27 @@ export function checkTakeovers(o: Observations, c: string, v: Verdict): void {
 
 /**
  * The "[assigned …]" notice whose agent had the conversation when turn `t` started (the user
- * saw it before), or `undefined`.
+ * saw it before, nothing told them since that the agent's time ended, and the agent had not
+ * closed in Tiledesk before the turn), or `undefined`.
  */
 export function agentWindowAt(o: Observations, c: string, t: TurnRecord): SeenRecord | undefined {
+  const n = toldWithAgent(o, c, t);
+  if (!n) return undefined;
+  const back = new Set([o.texts.closed, o.texts.left, o.texts.failed]);
+  const told = [...o.seen, ...o.refused].filter((s) => s.conversation === c);
+  // The agent closed in Tiledesk before the turn (a close after the last "back" notice before
+  // the assignment's): the bot may have the conversation back already.
+  const before = told.filter((s) => s.seq < n.seq && back.has(s.text)).pop();
+  const from = before?.at ?? Number.NEGATIVE_INFINITY;
+  if (o.closes.some((x) => x.conversation === c && x.at > from && x.at <= t.at)) return undefined;
+  return n;
+}
+
+/**
+ * The "[assigned …]" notice the user had last seen when turn `t` started, if nothing told them
+ * since that the agent's time ended ("[closed]", "[left]", "[failed]", or their "end chat").
+ */
+export function toldWithAgent(o: Observations, c: string, t: TurnRecord): SeenRecord | undefined {
   const prefix = o.texts.assigned.split('{agent}')[0]!;
   const back = new Set([o.texts.closed, o.texts.left, o.texts.failed]);
   const told = [...o.seen, ...o.refused].filter((s) => s.conversation === c);
@@ -117,13 +135,7 @@ export function agentWindowAt(o: Observations, c: string, t: TurnRecord): SeenRe
   const leftBetween = o.turns.some(
     (u) => u.conversation === c && u.text === o.leaveText && u.seq > n.seq && u.seq <= t.seq,
   );
-  if (leftBetween) return undefined;
-  // The agent closed in Tiledesk before the turn (a close after the last "back" notice before
-  // the assignment's): the bot may have the conversation back already.
-  const before = told.filter((s) => s.seq < n.seq && back.has(s.text)).pop();
-  const from = before?.at ?? Number.NEGATIVE_INFINITY;
-  if (o.closes.some((x) => x.conversation === c && x.at > from && x.at <= t.at)) return undefined;
-  return n;
+  return leftBetween ? undefined : n;
 }
 
 /**

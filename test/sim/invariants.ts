@@ -1,5 +1,5 @@
 import { checkHistoryMode, mayStayWithTheBot } from './invariants-history';
-import { checkTakeovers, takenOverDuring } from './invariants-takeover';
+import { checkTakeovers, takenOverDuring, toldWithAgent } from './invariants-takeover';
 import type { SimStorage } from './sim-storage';
 import type { AgentPost } from './sim-tiledesk';
 
@@ -254,6 +254,17 @@ function checkAgentMessages(o: Observations, c: string, v: Verdict): void {
       v.notes.push(`not delivered, the user had left: ${c} "${p.text}"`);
       continue;
     }
+    // A takeover no delivery ever told us of (its request.updates and messages lost, or sent
+    // before we subscribed): a bot-served conversation has no catch-up; the user's next message
+    // (its webhook) would find it. The documented limit, counted.
+    const assigned = o.texts.assigned.split('{agent}')[0]!;
+    const unseen =
+      o.takeovers.some((x) => x.requestId === p.requestId) &&
+      !o.mirrored.some((m) => m.requestId === p.requestId && m.text.startsWith(assigned));
+    if (copies.length === 0 && unseen) {
+      v.notes.push(`takeover never seen (no delivery of it reached us): ${c} "${p.text}"`);
+      continue;
+    }
     if (copies.length === 0) {
       v.violations.push(
         `[invariant 2] ${c}: agent message "${p.text}" (createdAt ${p.createdAt}) never reached the user`,
@@ -369,7 +380,8 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
   }
   for (const t of turns) {
     if (t.kind !== 'after' || !t.sawBack || t.outcome !== 'done') continue;
-    if (takenOverDuring(o, c, t)) continue; // a person joined meanwhile: invariant 10's turn
+    // A person joined meanwhile, or the user was told so and not yet that they left.
+    if (takenOverDuring(o, c, t) || toldWithAgent(o, c, t)) continue;
     if (!t.replies.includes(`Echo: ${t.text}`)) {
       v.violations.push(
         `[invariant 3] ${c} turn ${t.n} (on ${t.instance}): after the handoff ended the bot did not answer (replies: ${JSON.stringify(t.replies)})`,

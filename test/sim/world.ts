@@ -225,7 +225,8 @@ export class World {
   private readonly events: EventRecord[] = [];
   private readonly crashes: CrashRecord[] = [];
   private readonly errors: { instance: string; code: string; seq: number }[] = [];
-  private readonly backCount = new Map<string, number>();
+  /** When (seq) the user was told the agent left or the handoff failed, per conversation. */
+  private readonly backSeqs = new Map<string, number[]>();
   private readonly backWaiters: { conversation: string; above: number; wake(): void }[] = [];
   private readonly storageTape: Tape<Fault<StorageFault>>;
   private readonly apiTape: Tape<Fault<ApiFault>>;
@@ -530,12 +531,12 @@ export class World {
       }
       const h = segment.handoff;
       if (!h) continue;
-      const before = this.backCount.get(conversation) ?? 0;
       const keyword = await this.userTurn(conversation, ++n, 'keyword', h.keyword);
       for (const t of h.during) await this.userTurn(conversation, ++n, 'during', t);
       if (h.leave) await this.userTurn(conversation, ++n, 'during', h.leave, LEAVE_TEXT);
       const started = keyword.replies.includes(TEXTS.connecting);
-      if (handoffEnds(h) && started) sawBack = await this.waitBack(conversation, before);
+      // Told after the keyword was sent (not a close of an earlier request, told meanwhile).
+      if (handoffEnds(h) && started) sawBack = await this.waitBack(conversation, keyword.seq);
       else sawBack = false;
     }
   }
@@ -627,7 +628,7 @@ export class World {
         this.clock.clear(handle);
         finish(true);
       };
-      if ((this.backCount.get(conversation) ?? 0) > above) wake();
+      if ((this.backSeqs.get(conversation) ?? []).some((seq) => seq > above)) wake();
       else this.backWaiters.push({ conversation, above, wake });
     });
   }
@@ -678,10 +679,10 @@ export class World {
       if (proactive)
         this.proactiveSends.set(conversation, (this.proactiveSends.get(conversation) ?? 0) + 1);
       if (proactive && (text === TEXTS.closed || text === TEXTS.failed || text === TEXTS.left)) {
-        const count = (this.backCount.get(conversation) ?? 0) + 1;
-        this.backCount.set(conversation, count);
+        const seq = this.seq;
+        this.backSeqs.set(conversation, [...(this.backSeqs.get(conversation) ?? []), seq]);
         for (const w of this.backWaiters.splice(0)) {
-          if (w.conversation === conversation && count > w.above) w.wake();
+          if (w.conversation === conversation && seq > w.above) w.wake();
           else this.backWaiters.push(w);
         }
       }
