@@ -18,9 +18,14 @@ export function why(entry: OutboxEntry, now: number): Record<string, unknown> {
   };
 }
 
-/** The request has an agent (routing answered 200 with a participant). */
+/**
+ * The request has an agent (routing answered 200 with a person among the participants). A
+ * request our Tiledesk bot serves (`TiledeskMirrorVisibility=bot`) is 200 with `bot_<id>`
+ * alone: nobody has it yet.
+ */
 export function assignedAgent(request: TiledeskRequest): boolean {
-  return request.status === 200 && (request.participants?.length ?? 0) > 0;
+  const people = (request.participants ?? []).filter((p) => !p.startsWith('bot_'));
+  return request.status === 200 && people.length > 0;
 }
 
 /** The first participating agent's name, as Tiledesk spells it. */

@@ -200,7 +200,9 @@ export class Handoff {
     };
     const changed = await this.change(convKey, (r) => {
       const next = acceptHandoff(r, gen, agent, this.o.clock.now());
-      return next && this.told(next, notice);
+      // Its transcript line belongs to request `gen`, even once closed: left unposted, it
+      // would open the next request on its own.
+      return next && this.told(next, notice, gen);
     });
     if (!changed) return;
     this.clearDeadline(convKey);

@@ -100,7 +100,8 @@ export function closeRequest(
   if (record.gen !== gen) return undefined;
   if (leaving(record, gen)) {
     // The request the user left (or that timed out): its handoff already ended. A handoff begun
-    // since belongs to the next request: it stays, with its routing entry.
+    // since belongs to the next request: it stays, with its routing entry. If the user left
+    // that one too (`ending` beyond `gen`), its close stays queued and it stays "leaving".
     const next: ConversationRecord = {
       ...record,
       gen: gen + 1,
@@ -108,12 +109,12 @@ export function closeRequest(
       delivered: {},
       floor: '',
       outbox: record.outbox
-        .filter((e) => e.kind !== 'close')
+        .filter((e) => e.kind !== 'close' || (e.gen !== undefined && e.gen > gen))
         .map((e) =>
           e.postedTo === undefined && e.gen === undefined ? { ...e, postedTo: gen } : e,
         ),
     };
-    delete next.ending;
+    if (record.ending! <= gen) delete next.ending;
     if (next.claim && next.notices.length === 0) delete next.claim;
     return { next, wasHandoff: false };
   }

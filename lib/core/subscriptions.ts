@@ -133,8 +133,11 @@ export class Subscriptions {
       // Another instance's entry that is live wins over ours.
       const losers: string[] = [];
       for (const [event, entry] of created) {
-        if (live(stored.byEvent[event])) losers.push(entry.id);
-        else stored.byEvent[event] = entry;
+        const theirs = stored.byEvent[event];
+        // A duplicate POST answers the winner's own subscription (§5.1): same id, not a loser.
+        if (live(theirs)) {
+          if (theirs!.id !== entry.id) losers.push(entry.id);
+        } else stored.byEvent[event] = entry;
       }
       const key = storageKeys.subscriptions(this.o.channelName);
       const value = { byEvent: stored.byEvent };

@@ -1,4 +1,5 @@
 import { checkHistoryMode, mayStayWithTheBot } from './invariants-history';
+import { checkTakeovers, takenOverDuring, toldWithAgent } from './invariants-takeover';
 import type { SimStorage } from './sim-storage';
 import type { AgentPost } from './sim-tiledesk';
 
@@ -20,6 +21,7 @@ import type { AgentPost } from './sim-tiledesk';
  * 4. Nothing is left pending: `whenIdle()` of every live instance resolved, and no record
  *    holds outbox entries, a lease or a delivery claim (`storedLeftovers`).
  * 5. At most one `handoff.status completed` per close (and one `accepted` per assignment).
+ * 8–10. A person joining (routing or a takeover): invariants-takeover.ts.
  */
 
 export interface TurnRecord {
@@ -37,6 +39,9 @@ export interface TurnRecord {
   replies: string[];
   /** The user's text reached storage (some applied write contained it). */
   durable: boolean;
+  /** When the turn was over (its outcome known). */
+  doneSeq?: number;
+  doneAt?: number;
   /** For `after` turns: the user had been told the agent left (or the handoff failed). */
   sawBack?: boolean;
   error?: string;
@@ -108,6 +113,10 @@ export interface Observations {
   /** Agent closes and assignments in Tiledesk (`at`: virtual ms since the start). */
   closes: { conversation: string; requestId: string; at: number }[];
   assignments: { conversation: string; requestId: string; at: number }[];
+  /** The assignments that were a person joining from the dashboard (a takeover). */
+  takeovers: { conversation: string; requestId: string; at: number }[];
+  /** What the instances reported to `onError` (code), in order. */
+  errors: { instance: string; code: string; seq: number }[];
   mirrored: MirroredRecord[];
   idle: { instance: string; resolved: boolean }[];
   leftovers: string[];
@@ -128,6 +137,7 @@ export function checkInvariants(o: Observations): Verdict {
     checkAgentMessages(o, c, v);
     checkHandoffs(o, c, v);
     checkCompleted(o, c, v);
+    checkTakeovers(o, c, v);
     if (o.mirrorMode === 'handoff') checkHistoryMode(o, c, v);
   }
   checkIdle(o, v);
@@ -244,6 +254,17 @@ function checkAgentMessages(o: Observations, c: string, v: Verdict): void {
       v.notes.push(`not delivered, the user had left: ${c} "${p.text}"`);
       continue;
     }
+    // A takeover no delivery ever told us of (its request.updates and messages lost, or sent
+    // before we subscribed): a bot-served conversation has no catch-up; the user's next message
+    // (its webhook) would find it. The documented limit, counted.
+    const assigned = o.texts.assigned.split('{agent}')[0]!;
+    const unseen =
+      o.takeovers.some((x) => x.requestId === p.requestId) &&
+      !o.mirrored.some((m) => m.requestId === p.requestId && m.text.startsWith(assigned));
+    if (copies.length === 0 && unseen) {
+      v.notes.push(`takeover never seen (no delivery of it reached us): ${c} "${p.text}"`);
+      continue;
+    }
     if (copies.length === 0) {
       v.violations.push(
         `[invariant 2] ${c}: agent message "${p.text}" (createdAt ${p.createdAt}) never reached the user`,
@@ -332,7 +353,17 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
       );
     }
   });
-  const closes = o.closes.filter((x) => x.conversation === c);
+  // A person who joined and closed unseen (their request.update lost, no message of theirs):
+  // the user, still with the bot, is told nothing (the request holds no "assigned" line).
+  const unseen = (requestId: string) =>
+    o.takeovers.some((x) => x.requestId === requestId) &&
+    !o.mirrored.some((m) => m.requestId === requestId && m.text.startsWith(assigned));
+  const closes = o.closes.filter((x) => x.conversation === c && !unseen(x.requestId));
+  for (const x of o.closes) {
+    if (x.conversation === c && unseen(x.requestId)) {
+      v.notes.push(`a takeover closed unseen, not announced: ${c} …${x.requestId.slice(-6)}`);
+    }
+  }
   const closedNotices = notices.filter((s) => s.text === o.texts.closed);
   // An agent's close that crosses the user's leaving is announced as the leaving.
   const leftNotices = notices.filter((s) => s.text === o.texts.left);
@@ -349,6 +380,8 @@ function checkHandoffs(o: Observations, c: string, v: Verdict): void {
   }
   for (const t of turns) {
     if (t.kind !== 'after' || !t.sawBack || t.outcome !== 'done') continue;
+    // A person joined meanwhile, or the user was told so and not yet that they left.
+    if (takenOverDuring(o, c, t) || toldWithAgent(o, c, t)) continue;
     if (!t.replies.includes(`Echo: ${t.text}`)) {
       v.violations.push(
         `[invariant 3] ${c} turn ${t.n} (on ${t.instance}): after the handoff ended the bot did not answer (replies: ${JSON.stringify(t.replies)})`,

@@ -5,8 +5,10 @@
  * they were made, so "at once" means "interleaved step by step". Part of `npm test` (SIM=0 skips them).
  */
 import { expect } from 'chai';
+import type { TiledeskSettingsInput } from '../../lib';
+import { assignedAgent } from '../../lib/core/handoff-request';
 import type { WorldPlan } from './scripts';
-import { type AgentPlan, AGENT, type SimRequest } from './sim-tiledesk';
+import { type AgentPlan, AGENT, apiError, type SimRequest } from './sim-tiledesk';
 import {
   describeSim,
   FifoScheduler,
@@ -44,10 +46,18 @@ function plan(): WorldPlan {
 }
 
 /** Two started instances over one storage, the agent plan above for c1, the globals routed. */
-async function scenario(body: (w: World) => Promise<void>): Promise<void> {
-  const w = new World(new FifoScheduler(), plan(), { agentPlans: { c1: [AGENT_TAKES_IT] } });
+async function scenario(
+  body: (w: World) => Promise<void>,
+  settings?: TiledeskSettingsInput,
+  before?: (w: World) => Promise<void>,
+): Promise<void> {
+  const w = new World(new FifoScheduler(), plan(), {
+    agentPlans: { c1: [AGENT_TAKES_IT, AGENT_TAKES_IT] },
+    ...(settings ? { settings } : {}),
+  });
   const restore = w.install();
   try {
+    await before?.(w);
     await w.startInstances(2);
     await body(w);
   } catch (err) {
@@ -223,4 +233,106 @@ describeSim('regressions: defects of the state layer, found by the simulation', 
         ).to.equal(1);
       }
     }));
+
+  // --- found by the takeover property (TiledeskMirrorVisibility=bot, request.update joins) ---
+
+  it('(f) a request our Tiledesk bot serves is not taken for one an agent has', () => {
+    // Routing re-reads the request after a lost answer (PATCH …/attributes): 200 with only
+    // `bot_<id>` among the participants told the user "An agent has joined", and nobody had.
+    const served = { _id: 'r', request_id: 'r', status: 200, participants: ['bot_65aa'] };
+    expect(assignedAgent(served), 'served by the bot alone').to.equal(false);
+    expect(assignedAgent({ ...served, participants: ['bot_65aa', AGENT._id] })).to.equal(true);
+    expect(assignedAgent({ ...served, participants: [AGENT._id] })).to.equal(true);
+  });
+
+  it('(g) the "assigned" line of a request closed before it was posted stays in that request', () =>
+    scenario(async (w) => {
+      // Tiledesk refuses the "assigned" line for a while; meanwhile the agent closes.
+      const send = w.tiledesk.sendMessage.bind(w.tiledesk);
+      let hold = true;
+      w.tiledesk.sendMessage = (token, requestId, message) => {
+        if (hold && message.text?.startsWith('[assigned')) throw apiError(503, 'POST', requestId);
+        return send(token, requestId, message);
+      };
+      const request = await handedOff(w);
+      w.tiledesk.close(request);
+      await w.runFor(30_000);
+      hold = false;
+      await w.drain();
+      const requests = [...w.tiledesk.requests.values()].filter((r) => r.conversation === 'c1');
+      expect(
+        requests.map((r) => r.request_id),
+        'requests of c1 (the line, queued for the current request, opened the next one)',
+      ).to.deep.equal([request.request_id]);
+      const lines = (w.tiledesk.messages.get(request.request_id) ?? []).filter((m) =>
+        m.text?.startsWith('[assigned'),
+      );
+      expect(lines, 'its "assigned" line').to.have.length(1);
+    }));
+
+  it('(h) a user who leaves twice before the first close lands has both requests closed', () =>
+    scenario(async (w) => {
+      await handedOff(w);
+      // Tiledesk refuses closes for a while: the first leave's close waits.
+      const close = w.tiledesk.closeRequest.bind(w.tiledesk);
+      let refuse = true;
+      w.tiledesk.closeRequest = (token, requestId) => {
+        if (refuse) throw apiError(503, 'PUT', requestId);
+        close(token, requestId);
+      };
+      await say(w, 0, 'end chat', 'during');
+      await say(w, 1, 'u:c1.3 I want a human', 'keyword');
+      await say(w, 0, 'end chat', 'during');
+      refuse = false;
+      await w.drain();
+      const open = [...w.tiledesk.requests.values()].filter(
+        (r) => r.conversation === 'c1' && r.status !== 1000,
+      );
+      expect(
+        open.map((r) => r.request_id),
+        'requests the user left still open (closing the first dropped the second close, and ' +
+          'with it "leaving": a person joining it later was announced)',
+      ).to.deep.equal([]);
+    }));
+
+  it("(i) an instance losing the subscription race keeps the winner's subscriptions", () => {
+    let events: string[] = [];
+    return scenario(
+      async (w) => {
+        expect(
+          [...w.tiledesk.subscriptions.values()].map((s) => s.event).sort(),
+          "subscriptions left in Tiledesk (a duplicate POST answers the winner's own; the " +
+            'loser deleted it as its own)',
+        ).to.deep.equal([...events].sort());
+      },
+      undefined,
+      async (w) => {
+        // Another instance created every subscription, and stores them while we create ours.
+        const token = w.tiledesk.signIn(w.tiledesk.admin.email, w.tiledesk.admin.password).token;
+        const target = 'https://bot.example.com/api/tiledesk';
+        events = [
+          'message.create.request.channel.botframework',
+          'request.close',
+          'event.emit.typing.start',
+        ];
+        for (const e of events) w.tiledesk.createSubscription(token, e, target);
+        const create = w.tiledesk.createSubscription.bind(w.tiledesk);
+        let stored = false;
+        w.tiledesk.createSubscription = (t, event, url) => {
+          const sub = create(t, event, url);
+          if (!stored) {
+            stored = true;
+            const byEvent = Object.fromEntries(
+              [...w.tiledesk.subscriptions.values()].map((x) => [
+                x.event,
+                { id: x._id, target: x.target, secret: w.tiledesk.secret },
+              ]),
+            );
+            w.storage.createNow('tiledesk/subscriptions/botframework', { byEvent }, 'other');
+          }
+          return sub;
+        };
+      },
+    );
+  });
 });

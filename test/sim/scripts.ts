@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { StorageFault } from './sim-storage';
-import type { AgentPlan, ApiFault } from './sim-tiledesk';
+import type { AgentPlan, ApiFault, TakeoverPlan } from './sim-tiledesk';
 
 /**
  * What fast-check generates for one simulated run (everything else is derived from it, so a
@@ -36,6 +36,8 @@ export interface ConversationPlan {
   segments: SegmentPlan[];
   /** The channel refuses proactive sends to this conversation for a while (virtual ms). */
   channelOutage?: { afterSends: number; durationMs: number };
+  /** A person joins the open request from the dashboard (JOIN TO CHAT), racing the script. */
+  takeovers?: TakeoverPlan[];
 }
 
 export interface Fault<K> {
@@ -97,6 +99,8 @@ export interface Profile {
   /** Long channel outages (proactive sends fail for a while). */
   channelOutages: boolean;
   maxCrashStep: number;
+  /** Takeovers per conversation, at most (a person joining from the dashboard; 0: none). */
+  takeovers?: number;
 }
 
 /**
@@ -133,7 +137,26 @@ export function handoffEnds(h: HandoffPlan): boolean {
   return h.agent.outage || h.agent.close || h.leave !== undefined;
 }
 
+function takeover(): fc.Arbitrary<TakeoverPlan> {
+  return fc.record({
+    atMs: fc.constantFrom(1_000, 3_000, 8_000, 30_000, 90_000),
+    chat21: fc.boolean(),
+    messages: fc.array(fc.record({ delayMs: agentDelay }), { maxLength: 3 }),
+    close: fc.boolean(),
+    closeDelayMs: agentDelay,
+  });
+}
+
+/** With takeovers: the plain script plus JOIN TO CHATs at seeded times, racing it. */
 function conversation(p: Profile): fc.Arbitrary<ConversationPlan> {
+  const max = p.takeovers ?? 0;
+  if (max === 0) return scripted(p); // the other properties' runs stay exactly as they were
+  return fc
+    .tuple(scripted(p), fc.array(takeover(), { minLength: 1, maxLength: max }))
+    .map(([plan, takeovers]) => ({ ...plan, takeovers }));
+}
+
+function scripted(p: Profile): fc.Arbitrary<ConversationPlan> {
   const handoff: fc.Arbitrary<HandoffPlan> = fc.record(
     {
       keyword: turn,
@@ -231,7 +254,11 @@ export function summarize(plan: WorldPlan): string {
       return `${plain}+H(${route},${s.handoff.during.length}u,${a.messages.length}a${a.close ? ',close' : ''}${s.handoff.leave ? ',leave' : ''})`;
     });
     const outage = c.channelOutage ? ` channel-outage ${c.channelOutage.durationMs / 1000}s` : '';
-    return `c${i + 1}:[${segs.join(' ')}]${outage}`;
+    const takeovers = (c.takeovers ?? []).map(
+      (t) =>
+        ` T@${t.atMs / 1000}s(${t.chat21 ? 'chat21,' : ''}${t.messages.length}a${t.close ? ',close' : ''})`,
+    );
+    return `c${i + 1}:[${segs.join(' ')}]${outage}${takeovers.join('')}`;
   });
   return [
     `${plan.instances} instances`,

@@ -4,6 +4,7 @@ import { type TiledeskApi, TiledeskApiError } from '../../lib';
 import type {
   OutgoingMessage,
   Subscription,
+  TiledeskBot,
   TiledeskMessage,
   TiledeskRequest,
 } from '../../lib/tiledesk/wire';
@@ -16,6 +17,12 @@ import type { VirtualClock } from './sim-clock';
  * are created by their first message (status from `request_status`, 50 here), one webhook
  * secret for every subscription, a second subscription for the same event and target answers
  * the first one, webhooks are retried 3 times and then dropped (done by the world).
+ *
+ * With `TiledeskMirrorVisibility=bot`: bots (`faq_kb`), requests created served by one (status
+ * 200, `participants: ['bot_<id>']`), `request.update` on routing, on a person joining
+ * (`takeover`, JOIN TO CHAT: the standin's `addParticipant`) and on a close (status 1000), with
+ * the populated request (`participantsAgents`, `participatingAgents`); only subscribers get them.
+ * Not simulated: the bot's own notifications of each end-user message (the webhook drops them).
  *
  * `createdAt` comes from the virtual clock and is strictly increasing over the whole server
  * (so also per request). Message ids are 24 hex, from a counter.
@@ -121,6 +128,17 @@ export interface TiledeskHooks {
   trace(line: string): void;
 }
 
+/** A person joining a conversation's open request from the dashboard (JOIN TO CHAT). */
+export interface TakeoverPlan {
+  /** When the agent first looks (virtual ms since the start), then every 20 s, 4 times. */
+  atMs: number;
+  /** chat21 also posts "Anna added to group" (else only the `request.update`s tell). */
+  chat21: boolean;
+  messages: { delayMs: number }[];
+  close: boolean;
+  closeDelayMs: number;
+}
+
 /** Agent messages, closes and joins, as they happened (for the invariants). */
 export interface AgentPost {
   /** When the agent wrote it (virtual ms since the start). */
@@ -145,6 +163,12 @@ export class SimTiledesk {
   /** Agent closes and assignments; `at` is virtual ms since the start. */
   readonly closes: { conversation: string; requestId: string; at: number }[] = [];
   readonly assignments: { conversation: string; requestId: string; at: number }[] = [];
+  /** The assignments that were a person joining from the dashboard (`takeover`). */
+  readonly takeovers: { conversation: string; requestId: string; at: number }[] = [];
+  private readonly bots = new Map<
+    string,
+    { _id: string; name: string; url: string; type: string; secret: string }
+  >();
   /** Calls per method (attempts, as the bot instances made them). */
   readonly counts: Record<string, number> = {};
   /** Once true, outages end (the world's drain). */
@@ -217,8 +241,10 @@ export class SimTiledesk {
       request = {
         _id: this.newId(),
         request_id: requestId,
-        status: message.request_status ?? 100,
-        participants: [],
+        // Served by a Tiledesk bot (`participants: ['bot_<id>']`, TiledeskMirrorVisibility=bot):
+        // status 200 at once (requestService.create); else `request_status`.
+        status: message.participants?.length ? 200 : (message.request_status ?? 100),
+        participants: [...(message.participants ?? [])],
         participantsAgents: [],
         participatingAgents: [],
         attributes: structuredClone(message.attributes ?? {}),
@@ -270,7 +296,8 @@ export class SimTiledesk {
     this.auth(token, 'PUT', path, 'admin');
     const request = this.requests.get(requestId);
     if (!request) throw apiError(404, 'PUT', path);
-    if (request.status === CLOSED || request.participants.length > 0) {
+    // A person there already (routed before, or took it over): routing changes nothing.
+    if (request.status === CLOSED || request.participantsAgents.length > 0) {
       return copy(this.requestDoc(request));
     }
     const plan = this.planOf(request);
@@ -278,7 +305,9 @@ export class SimTiledesk {
     if (plan?.queued) {
       if (request.status !== 100) {
         request.status = 100;
+        request.participants = []; // routing removes a serving bot (standin `assign`)
         this.hooks.trace(`tiledesk: ${shortReq(requestId)} queued (no agent available)`);
+        this.emitUpdate(request);
         void this.runAgent(request, plan, true);
       }
       return copy(this.requestDoc(request));
@@ -383,42 +412,50 @@ export class SimTiledesk {
       at: this.clock.elapsed,
     });
     this.hooks.trace(`tiledesk: ${shortReq(request.request_id)} assigned to ${AGENT.firstname}`);
-    this.addMessage(request, {
-      sender: 'system',
-      senderFullname: 'Bot',
-      text: `A new support request has been assigned to you: ${request.first_text.slice(0, 30)}`,
-      type: 'text',
-      status: 0,
-      attributes: {
-        subtype: 'info',
-        updateconversation: true,
-        updateconversationfor: [AGENT._id],
-        forcenotification: true,
-        messagelabel: { key: 'TOUCHING_OPERATOR' },
-      },
-      channel: { name: 'chat21' },
-    });
-    this.addMessage(request, {
-      sender: 'system',
-      senderFullname: 'System',
-      text: `${AGENT.firstname} added to group`,
-      type: 'text',
-      status: 200,
-      attributes: {
-        subtype: 'info',
-        updateconversation: true,
-        messagelabel: {
-          key: 'MEMBER_JOINED_GROUP',
-          parameters: {
-            member_id: AGENT._id,
-            fullname: `${AGENT.firstname} ${AGENT.lastname}`,
-            firstname: AGENT.firstname,
-            lastname: AGENT.lastname,
+    this.emitUpdate(request);
+    this.announce(request);
+  }
+
+  /** TOUCHING_OPERATOR (not while a bot takes part) then chat21's "Anna added to group". */
+  private announce(request: SimRequest, chat21 = true): void {
+    if (!request.participants.some((p) => p.startsWith('bot_')))
+      this.addMessage(request, {
+        sender: 'system',
+        senderFullname: 'Bot',
+        text: `A new support request has been assigned to you: ${request.first_text.slice(0, 30)}`,
+        type: 'text',
+        status: 0,
+        attributes: {
+          subtype: 'info',
+          updateconversation: true,
+          updateconversationfor: [AGENT._id],
+          forcenotification: true,
+          messagelabel: { key: 'TOUCHING_OPERATOR' },
+        },
+        channel: { name: 'chat21' },
+      });
+    if (chat21)
+      this.addMessage(request, {
+        sender: 'system',
+        senderFullname: 'System',
+        text: `${AGENT.firstname} added to group`,
+        type: 'text',
+        status: 200,
+        attributes: {
+          subtype: 'info',
+          updateconversation: true,
+          messagelabel: {
+            key: 'MEMBER_JOINED_GROUP',
+            parameters: {
+              member_id: AGENT._id,
+              fullname: `${AGENT.firstname} ${AGENT.lastname}`,
+              firstname: AGENT.firstname,
+              lastname: AGENT.lastname,
+            },
           },
         },
-      },
-      channel: { name: 'chat21' },
-    });
+        channel: { name: 'chat21' },
+      });
   }
 
   /**
@@ -432,6 +469,7 @@ export class SimTiledesk {
     if (by === 'bot') this.leftRequests.add(request.request_id);
     if (first) {
       request.status = CLOSED;
+      this.emitUpdate(request); // changeStatusByRequestId: status 1000, before request.close
       request.closed_at = this.isoNow();
       request.updatedAt = request.closed_at;
       if (by === 'agent') {
@@ -460,18 +498,69 @@ export class SimTiledesk {
     });
   }
 
+  /**
+   * A person joins the conversation's open request from the dashboard (JOIN TO CHAT,
+   * `POST …/participants`, standin `addParticipant`): status 200, `request.update` with
+   * participants `[bot, person]`, chat21's "added to group" (when `chat21`; no
+   * TOUCHING_OPERATOR while a bot takes part), then conciergeBot removes the bot: a second
+   * `request.update`. Then the agent plays `plan` (messages, maybe a close). False when there is
+   * nothing to take over (no open request, or a person has it already).
+   */
+  async takeover(conversation: string, k: number, plan: TakeoverPlan): Promise<boolean> {
+    const request = [...this.requests.values()]
+      .filter((r) => r.conversation === conversation && r.status !== CLOSED)
+      .pop();
+    if (!request || request.participantsAgents.length > 0) return false;
+    const id = shortReq(request.request_id);
+    const bot = request.participants.find((p) => p.startsWith('bot_'));
+    request.participants = [...request.participants, AGENT._id];
+    request.participantsAgents = [AGENT._id];
+    request.participatingAgents = [{ ...AGENT, status: 100 }];
+    request.status = 200;
+    this.assignments.push({
+      conversation,
+      requestId: request.request_id,
+      at: this.clock.elapsed,
+    });
+    this.takeovers.push({ conversation, requestId: request.request_id, at: this.clock.elapsed });
+    this.hooks.trace(
+      `tiledesk: ${AGENT.firstname} takes over ${id}${bot ? ' (from the bot)' : ''}`,
+    );
+    this.emitUpdate(request);
+    this.announce(request, plan.chat21);
+    if (bot) {
+      await this.hooks.agentStep(`concierge removes the bot from ${id}`, 0);
+      if (request.status !== CLOSED && request.participants.includes(bot)) {
+        request.participants = request.participants.filter((p) => p !== bot);
+        this.emitUpdate(request);
+      }
+    }
+    await this.runAgent(request, { ...plan, joinDelayMs: 0 }, false, `t${k}`);
+    return true;
+  }
+
+  /** `request.update` (subscribed only with TiledeskMirrorVisibility=bot): the request as it is now. */
+  private emitUpdate(request: SimRequest): void {
+    this.emit(['request.update'], () => this.requestDoc(request), 'request.update');
+  }
+
   /** Plays the agent's plan on a routed request (messages, then maybe a close). */
-  private async runAgent(request: SimRequest, plan: AgentPlan, queued: boolean): Promise<void> {
+  private async runAgent(
+    request: SimRequest,
+    plan: Pick<AgentPlan, 'messages' | 'close' | 'closeDelayMs' | 'joinDelayMs'>,
+    queued: boolean,
+    tag = `h${request.handoffIndex}`,
+  ): Promise<void> {
     const id = shortReq(request.request_id);
     if (queued) {
       await this.hooks.agentStep(`agent joins queued ${id}`, plan.joinDelayMs);
-      if (request.status === CLOSED || request.participants.length > 0) return;
+      if (request.status === CLOSED || request.participantsAgents.length > 0) return;
       this.assign(request);
     }
     for (let i = 0; i < plan.messages.length; i++) {
       await this.hooks.agentStep(`agent writes in ${id}`, plan.messages[i]!.delayMs);
       if (request.status === CLOSED) return;
-      const text = `a:${request.conversation}.h${request.handoffIndex}.m${i}`;
+      const text = `a:${request.conversation}.${tag}.m${i}`;
       const m = this.agentSays(request.request_id, text);
       this.hooks.trace(`tiledesk: agent wrote "${text}" in ${id} (createdAt ${m.createdAt})`);
     }
@@ -561,7 +650,52 @@ export class SimTiledesk {
   /** The request as Tiledesk shows it (not a copy: callers serialise it). */
   requestDoc(request: SimRequest): TiledeskRequest {
     const { conversation: _c, handoffIndex: _h, ...doc } = request;
-    return { ...doc, participatingBots: [], participantsBots: [] };
+    const bots = request.participants.filter((p) => p.startsWith('bot_')).map((p) => p.slice(4));
+    return {
+      ...doc,
+      participants: [...request.participants],
+      participantsAgents: [...request.participantsAgents],
+      participatingAgents: request.participatingAgents.map((a) => ({ ...a })),
+      hasBot: bots.length > 0,
+      participantsBots: bots,
+      participatingBots: bots.flatMap((id) => {
+        const b = this.bots.get(id);
+        return b ? [{ _id: b._id, name: b.name, type: b.type, url: b.url }] : [];
+      }),
+    };
+  }
+
+  // --- bots (`/{p}/faq_kb`, TiledeskMirrorVisibility=bot) ------------------------------------
+
+  createBot(token: string, bot: { name: string; url: string }): TiledeskBot {
+    this.auth(token, 'POST', `/${this.projectId}/faq_kb`, 'admin');
+    const doc = {
+      _id: this.newId(),
+      ...bot,
+      type: 'external',
+      secret: `bot-secret-${this.nextId}`,
+    };
+    this.bots.set(doc._id, doc);
+    this.hooks.trace(`tiledesk: bot ${doc._id} created`);
+    return { ...doc };
+  }
+
+  getBot(token: string, id: string): TiledeskBot | undefined {
+    this.auth(token, 'GET', `/${this.projectId}/faq_kb/${id}`, 'admin');
+    const b = this.bots.get(id);
+    return b && { _id: b._id, name: b.name, url: b.url, type: b.type };
+  }
+
+  updateBot(token: string, id: string, fields: { name: string; url: string }): void {
+    this.auth(token, 'PUT', `/${this.projectId}/faq_kb/${id}`, 'admin');
+    const b = this.bots.get(id);
+    if (!b) throw apiError(404, 'PUT', `/${this.projectId}/faq_kb/${id}`);
+    Object.assign(b, fields);
+  }
+
+  deleteBot(token: string, id: string): void {
+    this.auth(token, 'DELETE', `/${this.projectId}/faq_kb/${id}`, 'admin');
+    this.bots.delete(id);
   }
 
   private auth(token: string, method: string, path: string, role?: 'admin'): Principal {
@@ -728,6 +862,22 @@ export class SimTiledeskApi implements TiledeskApi {
     return this.call('DELETE', `subscriptions/${id}`, () =>
       this.server.deleteSubscription(token, id),
     );
+  }
+
+  createBot(token: string, bot: { name: string; url: string }) {
+    return this.call('POST', 'faq_kb', () => this.server.createBot(token, bot));
+  }
+
+  getBot(token: string, id: string) {
+    return this.call('GET', `faq_kb/${id}`, () => this.server.getBot(token, id));
+  }
+
+  updateBot(token: string, id: string, fields: { name: string; url: string }) {
+    return this.call('PUT', `faq_kb/${id}`, () => this.server.updateBot(token, id, fields));
+  }
+
+  deleteBot(token: string, id: string) {
+    return this.call('DELETE', `faq_kb/${id}`, () => this.server.deleteBot(token, id));
   }
 
   private async call<T>(method: string, what: string, apply: () => T): Promise<T> {

@@ -21,6 +21,12 @@
  *   of 20 s or 20 min); webhooks sent to any instance, duplicated, retried after failed attempts
  *   (2.5 s, 4.5 s), or lost for good; instance crashes at any step (pending calls never return,
  *   timers never fire), optionally with a restart over the same storage.
+ * - Takeovers (their own property, `TiledeskMirrorVisibility=bot`): requests are served by our
+ *   Tiledesk bot; at seeded times a person joins the conversation's open request from the
+ *   dashboard (JOIN TO CHAT: `request.update` with [bot, person], maybe chat21's "added to
+ *   group", then [person] once the bot is removed), writes and maybe closes, racing the user's
+ *   script (messages, handoff keywords, "end chat"), routing (whose answer is a request.update
+ *   too) and crashes; the request.updates go through the same webhook faults.
  * - Then a drain: faults healed, time moved past the lease (60 s) and the catch-up interval
  *   three times, `whenIdle()` awaited on every live instance.
  *
@@ -33,6 +39,10 @@
  *    close is announced, and the bot answers again after a close or a failure.
  * 4. Nothing is left pending: `whenIdle()` resolves; `storedLeftovers(storage)` is empty.
  * 5. At most one `handoff.status completed` per close.
+ * 8–10. A person joining (invariants-takeover.ts; all properties, and its own property with
+ *    `TiledeskMirrorVisibility=bot` and takeovers from the dashboard): announced at most once per
+ *    request; a late request.update never starts a handoff nor reaches the user once the request
+ *    was left or closed; the bot never answers while an announced agent has the chat.
  * 6, 7. Mirror mode `handoff` (its own property, invariants-history.ts): nothing in Tiledesk before
  *    a handoff is asked for, nor of the bot's time after the last one; the bounded history in
  *    Tiledesk, in order, before the live words that started its handoff (1 then asks only for
@@ -144,6 +154,26 @@ const PROPERTIES: {
       maxCrashStep: 400,
     },
     settings: { mirrorMode: 'handoff', transcriptMaxMessages: 3 },
+    runs: 400,
+    budgetMs: 18_000,
+  },
+  {
+    // TiledeskMirrorVisibility=bot: requests served by our Tiledesk bot; a person joins from the
+    // dashboard (JOIN TO CHAT) at seeded times, racing the user's script, a handoff's routing
+    // (whose answer is a request.update too), the user leaving and the agent's close; the
+    // request.updates go through the same webhook faults (lost, duplicated, retried, late).
+    title:
+      'takeovers: a person joins a bot-served request (request.update), under faults and crashes',
+    profile: {
+      ...base,
+      storageFaults: 2,
+      apiFaults: 3,
+      webhookFaults: 8,
+      crashes: 1,
+      maxCrashStep: 400,
+      takeovers: 2,
+    },
+    settings: { mirrorVisibility: 'bot' },
     runs: 400,
     budgetMs: 18_000,
   },

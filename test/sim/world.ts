@@ -26,7 +26,13 @@ import {
 } from './scripts';
 import { installGlobals, type Owner, seededRandom, settle, VirtualClock, WORLD } from './sim-clock';
 import { SimStorage, type StorageFault } from './sim-storage';
-import { type AgentPlan, type ApiFault, shortReq, SimTiledesk } from './sim-tiledesk';
+import {
+  type AgentPlan,
+  type ApiFault,
+  shortReq,
+  SimTiledesk,
+  type TakeoverPlan,
+} from './sim-tiledesk';
 
 /**
  * The simulated world: 2–3 bot instances (each a `TiledeskHandoff` on its own
@@ -218,7 +224,9 @@ export class World {
   private readonly refused: SeenRecord[] = [];
   private readonly events: EventRecord[] = [];
   private readonly crashes: CrashRecord[] = [];
-  private readonly backCount = new Map<string, number>();
+  private readonly errors: { instance: string; code: string; seq: number }[] = [];
+  /** When (seq) the user was told the agent left or the handoff failed, per conversation. */
+  private readonly backSeqs = new Map<string, number[]>();
   private readonly backWaiters: { conversation: string; above: number; wake(): void }[] = [];
   private readonly storageTape: Tape<Fault<StorageFault>>;
   private readonly apiTape: Tape<Fault<ApiFault>>;
@@ -275,9 +283,12 @@ export class World {
     try {
       await this.startInstances(this.plan.instances);
       let usersDone = false;
-      void Promise.all(this.plan.conversations.map((c, i) => this.runUser(`c${i + 1}`, c))).then(
-        () => (usersDone = true),
-      );
+      void Promise.all([
+        ...this.plan.conversations.map((c, i) => this.runUser(`c${i + 1}`, c)),
+        ...this.plan.conversations.flatMap((c, i) =>
+          (c.takeovers ?? []).map((t, k) => this.runTakeover(`c${i + 1}`, k, t)),
+        ),
+      ]).then(() => (usersDone = true));
       const finished = await this.runUntil(() => usersDone, 4 * 60 * 60_000);
       if (!finished) this.stuck ??= 'the users did not finish their scripts within 4 h';
       await this.drain();
@@ -432,7 +443,10 @@ export class World {
         warn: (message) => this.trace(`${inst.id} warn: ${message}`),
         error: (message) => this.trace(`${inst.id} error: ${message}`),
       },
-      onError: (e) => this.trace(`${inst.id} onError ${e.code}: ${e.message}`),
+      onError: (e) => {
+        this.errors.push({ instance: inst.id, code: e.code, seq: ++this.seq });
+        this.trace(`${inst.id} onError ${e.code}: ${e.message}`);
+      },
       instanceId: inst.id,
       random: seededRandom(this.plan.randomSeed ^ (index + 1)),
     };
@@ -517,12 +531,12 @@ export class World {
       }
       const h = segment.handoff;
       if (!h) continue;
-      const before = this.backCount.get(conversation) ?? 0;
       const keyword = await this.userTurn(conversation, ++n, 'keyword', h.keyword);
       for (const t of h.during) await this.userTurn(conversation, ++n, 'during', t);
       if (h.leave) await this.userTurn(conversation, ++n, 'during', h.leave, LEAVE_TEXT);
       const started = keyword.replies.includes(TEXTS.connecting);
-      if (handoffEnds(h) && started) sawBack = await this.waitBack(conversation, before);
+      // Told after the keyword was sent (not a close of an earlier request, told meanwhile).
+      if (handoffEnds(h) && started) sawBack = await this.waitBack(conversation, keyword.seq);
       else sawBack = false;
     }
   }
@@ -578,10 +592,26 @@ export class World {
       inst.crashSignal,
     ]);
     turn.outcome = outcome;
+    turn.doneSeq = ++this.seq;
+    turn.doneAt = this.clock.elapsed;
     this.trace(
       `${conversation} turn ${n} on ${inst.id}: ${outcome}${turn.error ? ` (${turn.error})` : ''}`,
     );
     return turn;
+  }
+
+  /**
+   * A person looks at the conversation at `atMs` (then every 20 s, 4 times at most) and joins
+   * its open request if no person has it (sim-tiledesk `takeover`).
+   */
+  private async runTakeover(conversation: string, k: number, plan: TakeoverPlan): Promise<void> {
+    await this.sleep(plan.atMs);
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) await this.sleep(20_000);
+      await this.scheduler.schedule(Promise.resolve(), `agent looks at ${conversation} (${k})`);
+      if (await this.tiledesk.takeover(conversation, k, plan)) return;
+    }
+    this.trace(`agent: nothing to take over in ${conversation} (${k})`);
   }
 
   /** Waits until the user is told the agent left or the handoff failed; false after patience. */
@@ -598,7 +628,7 @@ export class World {
         this.clock.clear(handle);
         finish(true);
       };
-      if ((this.backCount.get(conversation) ?? 0) > above) wake();
+      if ((this.backSeqs.get(conversation) ?? []).some((seq) => seq > above)) wake();
       else this.backWaiters.push({ conversation, above, wake });
     });
   }
@@ -649,10 +679,10 @@ export class World {
       if (proactive)
         this.proactiveSends.set(conversation, (this.proactiveSends.get(conversation) ?? 0) + 1);
       if (proactive && (text === TEXTS.closed || text === TEXTS.failed || text === TEXTS.left)) {
-        const count = (this.backCount.get(conversation) ?? 0) + 1;
-        this.backCount.set(conversation, count);
+        const seq = this.seq;
+        this.backSeqs.set(conversation, [...(this.backSeqs.get(conversation) ?? []), seq]);
         for (const w of this.backWaiters.splice(0)) {
-          if (w.conversation === conversation && count > w.above) w.wake();
+          if (w.conversation === conversation && seq > w.above) w.wake();
           else this.backWaiters.push(w);
         }
       }
@@ -862,6 +892,8 @@ export class World {
       ]),
       closes: this.tiledesk.closes,
       assignments: this.tiledesk.assignments,
+      takeovers: this.tiledesk.takeovers,
+      errors: this.errors,
       mirrored,
       idle: this.idle,
       leftovers: storedLeftovers(this.storage),
