@@ -8,11 +8,11 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { conversationKey, endUserId, requestIdFor } from '../../lib/core/ids';
-import { FakeChannel, type ReceivedActivity } from '../support/fake-channel';
-import { type SampleProcess, startSampleProcess } from '../support/sample-process';
-import { eventually, TiledeskActor, type WireMessage, type WireRequest } from './agent';
+import type { ReceivedActivity } from '../support/fake-channel';
+import { eventually, type WireMessage, type WireRequest } from './agent';
 import { e2eContext } from './context';
-import { freePort, sampleEnv } from './sample-env';
+import { sampleEnv } from './sample-env';
+import { sampleSuite } from './sample-suite';
 import type { E2eTarget, IdentityMode } from './target';
 
 const CONNECTING = 'Connecting you to a human agent…';
@@ -44,55 +44,26 @@ if (!context) {
 function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, number>): void {
   describe(`end to end against ${target.apiUrl}, ${mode} identities`, function () {
     this.timeout(90_000);
-    const admin = new TiledeskActor(target, target.admin);
-    const agent = new TiledeskActor(target, target.agent);
-    const channel = new FakeChannel();
-    let sample: SampleProcess | undefined;
-    let webhookUrl = '';
     let agentName = '';
     let started = 0;
-
-    before(async () => {
-      started = Date.now();
-      await channel.start();
-      await admin.signIn();
-      await agent.signIn();
-      await agent.setAvailable(true);
-      const port = target.botPort || (await freePort());
-      webhookUrl = target.webhookUrl ?? `http://127.0.0.1:${port}/api/tiledesk`;
-      sample = await startSampleProcess({
-        name: `sample-${mode}`,
-        env: sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
-        echo: process.env['TILEDESK_E2E_ECHO'] === '1',
-      });
+    before(() => void (started = Date.now()));
+    const run = sampleSuite(target, {
+      name: `sample-${mode}`,
+      env: (port, webhookUrl) => sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
       // start() subscribed (or keeps retrying): both subscriptions point at this bot.
-      await eventually('the webhook subscriptions', async () => {
-        const events = (await admin.subscriptions())
-          .filter((s) => s.target === webhookUrl)
-          .map((s) => s.event);
-        const wanted = ['message.create.request.channel.botframework', 'request.close'];
-        return wanted.every((e) => events.includes(e)) ? true : undefined;
-      });
-      agentName = agent.name;
+      ready: async ({ admin, agent, webhookUrl }) => {
+        await eventually('the webhook subscriptions', async () => {
+          const events = (await admin.subscriptions())
+            .filter((s) => s.target === webhookUrl)
+            .map((s) => s.event);
+          const wanted = ['message.create.request.channel.botframework', 'request.close'];
+          return wanted.every((e) => events.includes(e)) ? true : undefined;
+        });
+        agentName = agent.name;
+      },
     });
-
-    afterEach(function () {
-      if (this.currentTest?.state === 'failed' && sample) {
-        process.stderr.write(`--- sample bot output (${mode}) ---\n${sample.output.join('')}\n`);
-      }
-    });
-
-    after(async () => {
-      // Leave the project as it was: no subscription pointing at a bot that is gone (removed
-      // first, so Tiledesk stops delivering before the bot stops answering).
-      for (const s of await admin.subscriptions().catch(() => [])) {
-        if (s.target === webhookUrl) await admin.deleteSubscription(s._id).catch(() => undefined);
-      }
-      await sample?.stop();
-      await channel.stop();
-      await agent.setAvailable(true).catch(() => undefined);
-      timings.set(mode, Date.now() - started);
-    });
+    after(() => void timings.set(mode, Date.now() - started));
+    const { admin, agent, channel } = run;
 
     /** One Bot Framework conversation of a fresh user. */
     const conversation = (name: string) => {
@@ -105,12 +76,12 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
         userId,
         requestId: (generation = 0) => requestIdFor(target.projectId, convKey, generation),
         say: async (text: string) => {
-          const res = await user.say(sample!.messagesUrl, text);
+          const res = await user.say(run.sample.messagesUrl, text);
           expect(res.status, `the bot answered "${text}" with HTTP ${res.status}`).to.be.below(300);
         },
         /** The user opens the chat (Web Chat's conversationUpdate): the bot greets first. */
         join: () =>
-          user.send(sample!.messagesUrl, {
+          user.send(run.sample.messagesUrl, {
             type: 'conversationUpdate',
             membersAdded: [{ id: userId, name: USER_NAME }],
           }),
@@ -121,7 +92,7 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
          * package defect reported with issue 14, not what this suite is about.)
          */
         sayMirrored: async (text: string, answer: string) => {
-          const res = await user.say(sample!.messagesUrl, text);
+          const res = await user.say(run.sample.messagesUrl, text);
           expect(res.status).to.be.below(300);
           await eventually(`"${text}" and "${answer}" in Tiledesk`, async () => {
             const texts = (await admin.messages(requestIdFor(target.projectId, convKey, 0))).map(
@@ -422,50 +393,20 @@ function suite(target: E2eTarget, mode: IdentityMode, timings: Map<string, numbe
 function timeouts(target: E2eTarget, mode: IdentityMode, timings: Map<string, number>): void {
   describe(`handoff timeouts against ${target.apiUrl} (short limits)`, function () {
     this.timeout(90_000);
-    const admin = new TiledeskActor(target, target.admin);
-    const agent = new TiledeskActor(target, target.agent);
-    const channel = new FakeChannel();
-    let sample: SampleProcess | undefined;
-    let webhookUrl = '';
     let started = 0;
-
-    before(async () => {
-      started = Date.now();
-      await channel.start();
-      await admin.signIn();
-      await agent.signIn();
-      await agent.setAvailable(true);
-      const port = target.botPort || (await freePort());
-      webhookUrl = target.webhookUrl ?? `http://127.0.0.1:${port}/api/tiledesk`;
-      sample = await startSampleProcess({
-        name: 'sample-timeouts',
-        env: {
-          ...sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
-          TiledeskQueueTimeoutMs: '2000',
-          TiledeskInactivityTimeoutMs: '3000',
-          TiledeskCatchUpIntervalMs: '500',
-          TILEDESK_TEST_LEASE_MS: '1500', // the periodic pass runs every 0.5 s
-        },
-        echo: process.env['TILEDESK_E2E_ECHO'] === '1',
-      });
-      await eventually('the webhook subscriptions', async () =>
-        (await admin.subscriptions()).some((s) => s.target === webhookUrl) ? true : undefined,
-      );
+    before(() => void (started = Date.now()));
+    const run = sampleSuite(target, {
+      name: 'sample-timeouts',
+      env: (port, webhookUrl) => ({
+        ...sampleEnv(target, mode, port, webhookUrl, BOT_NAME),
+        TiledeskQueueTimeoutMs: '2000',
+        TiledeskInactivityTimeoutMs: '3000',
+        TiledeskCatchUpIntervalMs: '500',
+        TILEDESK_TEST_LEASE_MS: '1500', // the periodic pass runs every 0.5 s
+      }),
     });
-    afterEach(function () {
-      if (this.currentTest?.state === 'failed' && sample) {
-        process.stderr.write(`--- sample bot output (timeouts) ---\n${sample.output.join('')}\n`);
-      }
-    });
-    after(async () => {
-      for (const s of await admin.subscriptions().catch(() => [])) {
-        if (s.target === webhookUrl) await admin.deleteSubscription(s._id).catch(() => undefined);
-      }
-      await sample?.stop();
-      await channel.stop();
-      await agent.setAvailable(true).catch(() => undefined);
-      timings.set('timeouts', Date.now() - started);
-    });
+    after(() => void timings.set('timeouts', Date.now() - started));
+    const { admin, agent, channel } = run;
 
     const user = (name: string) => {
       const id = `e2e-timeouts-${name}-${randomBytes(4).toString('hex')}`;
@@ -473,7 +414,7 @@ function timeouts(target: E2eTarget, mode: IdentityMode, timings: Map<string, nu
       const requestId = requestIdFor(target.projectId, conversationKey('webchat', id), 0);
       return {
         requestId,
-        say: (text: string) => u.say(sample!.messagesUrl, text),
+        say: (text: string) => u.say(run.sample.messagesUrl, text),
         received: (n: number) => channel.waitForTexts(id, n, STEP_MS),
       };
     };
