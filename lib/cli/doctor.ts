@@ -7,10 +7,11 @@ import { webhookEvents } from '../core/subscriptions';
 import { TYPING_EVENT } from '../core/typing';
 import { probeWebhook, redactUrl } from '../core/webhook-probe';
 import { TiledeskApiError, TiledeskConfigError } from '../errors';
-import { bareMessage } from '../logger';
 import { type AppSettings, resolveSettings, type TiledeskSettings } from '../settings';
 import { TiledeskClient } from '../tiledesk/client';
 import type { Subscription } from '../tiledesk/wire';
+import { checkTiledeskBot } from './doctor-bot';
+import { detailOf, type Mark } from './report';
 import { parseDotenv } from './dotenv';
 
 /**
@@ -39,7 +40,6 @@ export interface DoctorOptions {
   http?: AxiosInstance;
 }
 
-type Mark = 'ok' | 'fail' | 'skip' | 'note';
 interface Line {
   mark: Mark;
   title: string;
@@ -111,7 +111,7 @@ class Checks {
     if (list) await this.subscriptions(token!, list);
     else this.report('skip', 'webhook subscriptions', 'not checked (needs an admin sign-in)');
     if (this.s.mirrorVisibility === 'bot') {
-      if (list) await this.tiledeskBot(token!);
+      if (list) await checkTiledeskBot(this.client, this.s.webhookUrl, token!, this.report);
       else this.report('skip', 'Tiledesk bot', 'not checked (needs an admin sign-in)');
     }
     await this.webhook();
@@ -269,43 +269,6 @@ class Checks {
     }
   }
 
-  /**
-   * `TiledeskMirrorVisibility=bot`: the external Tiledesk bot whose URL is our webhook. Only
-   * reported: its secret is shown once, at creation, and must be kept in the bot's storage, which
-   * `start()` does (doctor cannot, so it never creates one).
-   */
-  private async tiledeskBot(token: string): Promise<void> {
-    const title = 'Tiledesk bot';
-    let bots;
-    try {
-      bots = await this.client.listBots(token);
-    } catch (err) {
-      if (!(err instanceof TiledeskApiError)) throw err;
-      this.report('fail', title, `cannot list the project's bots: ${detailOf(err)}`);
-      return;
-    }
-    const ours = bots.filter((b) => b.type === 'external' && b.url === this.s.webhookUrl);
-    const shown = redactUrl(this.s.webhookUrl);
-    if (ours.length === 0) {
-      this.report(
-        'fail',
-        title,
-        `no external bot of the project points at ${shown}: conversations cannot be served by it (TiledeskMirrorVisibility=bot)`,
-        'start the bot: start() creates it and keeps its secret in the bot storage (doctor cannot keep it, so it does not create one)',
-      );
-      return;
-    }
-    const names = ours.map((b) => `${b.name ?? '?'} (${b._id})`).join(', ');
-    this.report('ok', title, `${names} → ${shown}`);
-    if (ours.length > 1) {
-      this.report(
-        'note',
-        title,
-        'several bots point at this URL: the bot uses the one in its storage; delete the others in Dashboard → Bots',
-      );
-    }
-  }
-
   private async create(token: string, event: string, title: string): Promise<void> {
     try {
       const sub = await this.client.createSubscription(token, event, this.s.webhookUrl);
@@ -383,14 +346,6 @@ function splitProblem(problem: string): [string, string | undefined] {
     problem.slice(0, at),
     `set it to ${problem.slice(at + '. Set it to '.length).replace(/\.$/, '')}`,
   ];
-}
-
-function detailOf(err: TiledeskApiError): string {
-  return (
-    bareMessage(err)
-      .replace(/^Tiledesk \S+ \S+ failed ?/, '')
-      .replace(/^: /, '') || 'failed'
-  );
 }
 
 function summary(lines: Line[], print: (line: string) => void): number {
